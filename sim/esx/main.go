@@ -235,4 +235,3 @@ func main() {
 		_ = os.Remove(o.state)
 	}
 }
-
