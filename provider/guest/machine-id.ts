@@ -114,3 +114,15 @@ export function decodeMachineId(s: string): { nics: MachineIdNic[]; errors: Mach
   });
   return { nics, errors };
 }
+
+/**
+ * The machine.id NIC for an address given as ip + prefix (the form the provider and buildGuestinfo() use):
+ * netmask and broadcast are derived. Throws like encodeMachineId() on invalid values.
+ */
+export function machineIdNicFromPrefix(n: { mac: string; ip: string; prefix: number; gateway?: string; dns?: string[] }): MachineIdNic {
+  if (!Number.isInteger(n.prefix) || n.prefix < 0 || n.prefix > 32) throw new Error(`prefix: ${JSON.stringify(n.prefix)} must be an integer 0-32`);
+  const nic: MachineIdNic = { mac: n.mac, ip: n.ip, netmask: ipaddr.IPv4.subnetMaskFromPrefixLength(n.prefix).toString(), gateway: n.gateway ?? "", dns: n.dns ?? [] };
+  const err = nicError(nic, "nic");
+  if (err) throw new Error(err);
+  return { ...nic, mac: n.mac.toLowerCase(), broadcast: broadcastOf(n.ip, nic.netmask) };
+}
