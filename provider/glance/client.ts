@@ -1,0 +1,222 @@
+/**
+ * Client for the OpenStack Glance Images API v2 as the provider uses it: read, create, upload, download (as a
+ * stream, never buffered) and delete images. HTTP through got (ESM-only, loaded with loadGot()). Idempotent
+ * calls (GET, DELETE) are retried on transport errors and 503 with bounded backoff; nothing else is retried.
+ */
+import type { Readable } from "node:stream";
+import type { Got, Headers, Response } from "got" with { "resolution-mode": "import" };
+import { loadGot } from "../http/got";
+import { GlanceError, parseGlanceMessage } from "./errors";
+import { GlanceImage, NOT_PROPERTIES, parseImage } from "./image";
+import { RetryPolicy, withRetry } from "./retry";
+
+export interface GlanceClientOptions {
+  /** Glance endpoint, e.g. http://127.0.0.1:9292 (a trailing /v2 or / is accepted). */
+  url: string;
+  /** Keystone token, sent as X-Auth-Token. */
+  token?: string;
+  /** Per-request timeout for metadata calls; connect/idle timeout for data transfers. Default 30 s. */
+  timeoutMs?: number;
+  /** Extra attempts for GET and DELETE on transport errors and 503. Default 3. */
+  retries?: number;
+  /** First retry delay (doubles, capped at 5 s). Default 500 ms. */
+  retryDelayMs?: number;
+}
+
+export interface NewImage {
+  name: string;
+  disk_format: string;
+  container_format: string;
+  visibility?: "public" | "private" | "shared" | "community";
+  /** Free-form string properties (vmware_adaptertype, vmware_disktype, hw_vif_model, ...). */
+  properties?: Record<string, string>;
+}
+
+export interface ImageData {
+  /** The image bytes as they arrive; the consumer must read or destroy it. */
+  stream: Readable;
+  /** Content-Length Glance announced, else the image's recorded size, else null. */
+  size: number | null;
+  /** The image record read just before opening the data (status active). */
+  image: GlanceImage;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+export class GlanceClient {
+  private readonly base: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly policy: RetryPolicy;
+
+  constructor(opts: { url: string; token?: string; timeoutMs?: number; retries?: number; retryDelayMs?: number }) {
+    this.base = opts.url.replace(/\/+$/, "").replace(/\/v2$/, "");
+    this.token = opts.token;
+    this.timeoutMs = opts.timeoutMs ?? 30000;
+    this.policy = { retries: opts.retries ?? 3, baseDelayMs: opts.retryDelayMs ?? 500, maxDelayMs: 5000 };
+  }
+
+  async getImage(id: string): Promise<GlanceImage> {
+    return withRetry(this.policy, async () => {
+      const res = await this.request("GET image", id, "GET", this.imageUrl(id));
+      if (res.statusCode !== 200) throw this.httpError("GET image", id, res);
+      return parseImage(JSON.parse(res.body));
+    });
+  }
+
+  async createImage(meta: NewImage): Promise<GlanceImage> {
+    const body: Record<string, string> = {};
+    for (const [k, v] of Object.entries(meta.properties ?? {})) {
+      if (NOT_PROPERTIES.has(k)) throw new Error(`image property "${k}" is a reserved Glance attribute`);
+      body[k] = v;
+    }
+    Object.assign(body, { name: meta.name, disk_format: meta.disk_format, container_format: meta.container_format });
+    if (meta.visibility) body.visibility = meta.visibility;
+    const res = await this.request("create image", undefined, "POST", `${this.base}/v2/images`, { json: body });
+    if (res.statusCode !== 201) throw this.httpError("create image", undefined, res);
+    return parseImage(JSON.parse(res.body));
+  }
+
+  /** Uploads the image data (PUT /file). Not retried: a stream cannot be replayed. */
+  async uploadData(id: string, body: Readable | Buffer, size?: number): Promise<void> {
+    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (size !== undefined) headers["content-length"] = String(size);
+    const res = await this.request("upload image data", id, "PUT", `${this.imageUrl(id)}/file`, {
+      body,
+      headers,
+      timeout: this.transferTimeouts(),
+    });
+    if (res.statusCode !== 204 && res.statusCode !== 200) throw this.httpError("upload image data", id, res);
+  }
+
+  /** Opens the image data for streaming. Fails unless the image is active and Glance answers 200. */
+  async openData(id: string): Promise<ImageData> {
+    const image = await this.getImage(id);
+    if (image.status !== "active") {
+      throw new GlanceError({
+        operation: "download image data",
+        imageId: id,
+        code: "image_not_active",
+        glanceMessage: `image status is "${image.status}", not "active"`,
+      });
+    }
+    return withRetry(this.policy, async () => {
+      const { stream, response } = await this.openStream(id);
+      const announced = Number(response.headers["content-length"]);
+      const size = Number.isFinite(announced) && response.headers["content-length"] !== undefined ? announced : image.size;
+      return { stream, size, image };
+    });
+  }
+
+  /** Deletes the image; an image that is already gone (404) counts as deleted. */
+  async deleteImage(id: string): Promise<void> {
+    await withRetry(this.policy, async () => {
+      const res = await this.request("delete image", id, "DELETE", this.imageUrl(id));
+      if (res.statusCode !== 204 && res.statusCode !== 200 && res.statusCode !== 404) {
+        throw this.httpError("delete image", id, res);
+      }
+    });
+  }
+
+  private imageUrl(id: string): string {
+    return `${this.base}/v2/images/${encodeURIComponent(id)}`;
+  }
+
+  private headers(extra?: Record<string, string>): Headers {
+    const h: Headers = { accept: "application/json", "user-agent": "pulumi-esx", ...extra };
+    if (this.token) h["x-auth-token"] = this.token;
+    return h;
+  }
+
+  private transferTimeouts(): { connect: number; socket: number; response: number } {
+    return { connect: this.timeoutMs, socket: this.timeoutMs, response: this.timeoutMs };
+  }
+
+  private async request(
+    operation: string,
+    imageId: string | undefined,
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    url: string,
+    extra: { json?: unknown; body?: Readable | Buffer; headers?: Record<string, string>; timeout?: object } = {},
+  ): Promise<Response<string>> {
+    const got: Got = await loadGot();
+    try {
+      return await got(url, {
+        method,
+        headers: this.headers(extra.headers),
+        json: extra.json,
+        body: extra.body,
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        timeout: extra.timeout ?? { request: this.timeoutMs },
+        responseType: "text",
+      });
+    } catch (e) {
+      throw transportError(operation, imageId, e);
+    }
+  }
+
+  private async openStream(id: string): Promise<{ stream: Readable; response: Response }> {
+    const got: Got = await loadGot();
+    const op = "download image data";
+    const stream = got.stream(`${this.imageUrl(id)}/file`, {
+      headers: this.headers({ accept: "application/octet-stream" }),
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      decompress: false,
+      timeout: this.transferTimeouts(),
+    });
+    const response = await new Promise<Response>((resolve, reject) => {
+      const onError = (e: unknown): void => {
+        stream.off("response", onResponse);
+        reject(transportError(op, id, e));
+      };
+      const onResponse = (r: Response): void => {
+        stream.off("error", onError);
+        resolve(r);
+      };
+      stream.once("error", onError);
+      stream.once("response", onResponse);
+    });
+    if (response.statusCode !== 200) {
+      const body = await readSome(stream, MAX_ERROR_BODY);
+      stream.destroy();
+      const message =
+        response.statusCode === 204 ? "Glance has no data for this image (204 No Content)" : parseGlanceMessage(body);
+      throw new GlanceError({ operation: op, imageId: id, status: response.statusCode, glanceMessage: message });
+    }
+    return { stream, response };
+  }
+
+  private httpError(operation: string, imageId: string | undefined, res: Response<string>): GlanceError {
+    return new GlanceError({ operation, imageId, status: res.statusCode, glanceMessage: parseGlanceMessage(res.body) });
+  }
+}
+
+/** Wraps a got transport error without keeping it: got errors hold the request options, token included. */
+function transportError(operation: string, imageId: string | undefined, e: unknown): GlanceError {
+  if (e instanceof GlanceError) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  return new GlanceError({
+    operation,
+    imageId,
+    code: typeof err.code === "string" ? err.code : undefined,
+    glanceMessage: typeof err.message === "string" ? err.message : String(e),
+  });
+}
+
+async function readSome(stream: Readable, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of stream) {
+      const b = Buffer.isBuffer(c) ? c : Buffer.from(String(c));
+      chunks.push(b);
+      n += b.length;
+      if (n >= max) break;
+    }
+  } catch {
+    /* the body is only for the message */
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString("utf8");
+}
