@@ -1,0 +1,10 @@
+export * from "./errors";
+export * from "./sparse-header";
+export * from "./byte-reader";
+export * from "./descriptor";
+export * from "./detect";
+export { zeroRun, ZERO_CHUNK_BYTES } from "./zeros";
+export { rawToFlat, type RawConversion } from "./raw-to-flat";
+export { monolithicSparseToFlat, type FlatConversion } from "./sparse-to-flat";
+export { streamOptimizedToFlat } from "./stream-optimized-to-flat";
+export * from "./open-flat-image";

@@ -1,0 +1,106 @@
+/**
+ * streamOptimized VMDK -> flat extent bytes, streaming.
+ *
+ * After the header, embedded descriptor and (qemu-img) preallocated tables, up to `overHead`, the file is a
+ * sequence of sector-aligned markers:
+ *   grain marker:    lba u64 | size u32 (> 0) | size bytes of zlib data | pad to a sector
+ *   metadata marker: numSectors u64 | size u32 = 0 | type u32 | pad to 512 | numSectors sectors of data
+ *                    type 0 = end of stream, 1 = grain table, 2 = grain directory, 3 = footer (a header copy).
+ * Grains are read in file order and must come in increasing LBA order (VMware and qemu-img write them so);
+ * tables are skipped, gaps are filled with zeros. Memory: one compressed grain and one inflated grain at a time.
+ */
+import * as zlib from "node:zlib";
+import { ByteReader, type ByteSource } from "./byte-reader";
+import { ImageFormatError } from "./errors";
+import { FLAG_COMPRESSED, FLAG_MARKERS, SECTOR, capacityBytes, grainBytes, parseSparseHeader } from "./sparse-header";
+import type { FlatConversion } from "./sparse-to-flat";
+import { zeroRun } from "./zeros";
+
+export const MARKER_EOS = 0;
+export const MARKER_GT = 1;
+export const MARKER_GD = 2;
+export const MARKER_FOOTER = 3;
+
+/** A zlib stream (RFC 1950) starts with CMF/FLG such that CMF is deflate and CMF*256+FLG is a multiple of 31. */
+function isZlib(b: Buffer): boolean {
+  return b.length >= 2 && (b[0] & 0x0f) === 8 && ((b[0] << 8) | b[1]) % 31 === 0;
+}
+
+export function inflateGrain(data: Buffer, gBytes: number, lba: number): Buffer {
+  try {
+    // chunkSize = grain size: zlib fills one output buffer instead of growing and concatenating 16 KiB pieces.
+    const opts = { chunkSize: gBytes, maxOutputLength: gBytes };
+    return isZlib(data) ? zlib.inflateSync(data, opts) : zlib.inflateRawSync(data, opts);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ERR_BUFFER_TOO_LARGE") throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} inflates to more than the grain size (${gBytes} bytes)`);
+    throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} has corrupt compressed data (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Converts a streamOptimized VMDK read from `source` (from its first byte) into exactly capacity bytes of flat
+ * disk, in LBA order. Fails on a grain out of LBA order, beyond the capacity, corrupt, or on input that ends
+ * before the end-of-stream marker.
+ */
+export async function* streamOptimizedToFlat(source: ByteSource | ByteReader, opts: FlatConversion = {}): AsyncGenerator<Buffer> {
+  const r = ByteReader.of(source);
+  const h = parseSparseHeader(await r.read(SECTOR, "sparse VMDK header"));
+  if ((h.flags & FLAG_COMPRESSED) === 0 || (h.flags & FLAG_MARKERS) === 0) {
+    throw new ImageFormatError("streamOptimized VMDK: header lacks the compressed-grain and marker flags");
+  }
+  const cap = capacityBytes(h);
+  const gBytes = grainBytes(h);
+  // zlib's worst case expansion is ~0.03% + a few bytes; anything much bigger is a corrupt size field.
+  const maxCompressed = gBytes + (gBytes >> 3) + 1024;
+  opts.onCapacity?.(cap);
+
+  const descEnd = (h.descriptorOffset + h.descriptorSize) * SECTOR;
+  await r.skipTo(Math.max(SECTOR, descEnd, h.overHead * SECTOR), "VMDK metadata before the first grain");
+
+  let emitted = 0;
+  for (;;) {
+    const at = r.position;
+    const m = await r.read(12, "marker (input ended before the end-of-stream marker)");
+    const value = Number(m.readBigUInt64LE(0));
+    const size = m.readUInt32LE(8);
+    if (size > 0) {
+      const lba = value;
+      const lbaBytes = lba * SECTOR;
+      if (size > maxCompressed) throw new ImageFormatError(`streamOptimized VMDK: grain marker at offset ${at} has an impossible size ${size}`);
+      if (lbaBytes >= cap) throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} (offset ${at}) lies beyond the capacity of ${cap / SECTOR} sectors`);
+      if (lba % h.grainSectors !== 0) throw new ImageFormatError(`streamOptimized VMDK: grain LBA ${lba} (offset ${at}) is not a multiple of the grain size`);
+      if (lbaBytes < emitted) {
+        throw new ImageFormatError(
+          `streamOptimized VMDK: grain at LBA ${lba} (offset ${at}) is out of order: LBA ${emitted / SECTOR} was already written; grains must be in increasing LBA order to stream`,
+        );
+      }
+      const data = await r.read(size, `compressed grain at LBA ${lba}`);
+      await r.skip((SECTOR - ((12 + size) % SECTOR)) % SECTOR, `padding of grain at LBA ${lba}`);
+      const grain = inflateGrain(data, gBytes, lba);
+      yield* zeroRun(lbaBytes - emitted);
+      const len = Math.min(grain.length, cap - lbaBytes);
+      yield len === grain.length ? grain : grain.subarray(0, len);
+      emitted = lbaBytes + len;
+      continue;
+    }
+    const rest = await r.read(SECTOR - 12, "metadata marker");
+    const type = rest.readUInt32LE(0);
+    const numSectors = value;
+    if (type === MARKER_EOS) break;
+    if (type === MARKER_GT || type === MARKER_GD) {
+      await r.skip(numSectors * SECTOR, type === MARKER_GT ? "grain table" : "grain directory");
+    } else if (type === MARKER_FOOTER) {
+      if (numSectors < 1) throw new ImageFormatError(`streamOptimized VMDK: footer marker at offset ${at} has no footer`);
+      const footer = parseSparseHeader(await r.read(SECTOR, "footer"));
+      await r.skip((numSectors - 1) * SECTOR, "footer");
+      if (footer.capacitySectors !== h.capacitySectors) {
+        throw new ImageFormatError(`streamOptimized VMDK: footer capacity ${footer.capacitySectors} differs from header capacity ${h.capacitySectors}`);
+      }
+    } else {
+      throw new ImageFormatError(`streamOptimized VMDK: unknown marker type ${type} at offset ${at}`);
+    }
+  }
+  yield* zeroRun(cap - emitted);
+  await r.drain(); // qemu-img pads the file after the end-of-stream marker
+}
