@@ -1,0 +1,35 @@
+/**
+ * How to reach one ESX host: parsed from stack config (`esx:host`, `esx:username`, `esx:password`,
+ * `esx:thumbprint`, `esx:insecure`). `host` is a name or address with an optional `:port`, or a URL
+ * (`http://` is accepted only for simulators).
+ */
+export interface HostConnection {
+  host: string;
+  username: string;
+  password: string;
+  thumbprint?: string;
+  insecure?: boolean;
+  /** Bound on connecting to the host (ms). */
+  connectTimeoutMs?: number;
+}
+
+export interface Endpoint {
+  /** SOAP endpoint URL, e.g. https://esx1:443/sdk */
+  sdkUrl: string;
+  /** Base for datastore HTTP transfers, e.g. https://esx1:443 */
+  baseUrl: string;
+  /** host[:port] as the user wrote it, for messages */
+  display: string;
+  secure: boolean;
+}
+
+export function endpointOf(host: string): Endpoint {
+  const h = host.trim();
+  if (/^https?:\/\//i.test(h)) {
+    const u = new URL(h);
+    const base = `${u.protocol}//${u.host}`;
+    return { sdkUrl: `${base}${u.pathname && u.pathname !== "/" ? u.pathname : "/sdk"}`, baseUrl: base, display: u.host, secure: u.protocol === "https:" };
+  }
+  const u = new URL(`https://${h}`);
+  return { sdkUrl: `https://${u.host}/sdk`, baseUrl: `https://${u.host}`, display: u.host, secure: true };
+}

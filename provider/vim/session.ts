@@ -1,0 +1,283 @@
+/**
+ * One logged-in vSphere API session per host and user per process, shared by every resource.
+ *
+ * - `RetrieveServiceContent` + `Login` once; the `vmware_soap_session` cookie goes on every call (and on datastore
+ *   HTTP transfers, see `cookieHeader`).
+ * - A `NotAuthenticated` fault (session expired or terminated on the host) logs in again and repeats the call once.
+ * - Transport failures are retried with bounded backoff only for read-only calls; a call that changes the host is
+ *   never repeated blindly (the caller checks what the host did).
+ * - Wrong credentials fail at once with no retry (hosts lock accounts).
+ * - `Logout` when the process ends (SIGTERM/SIGINT/beforeExit), bounded in time.
+ */
+import { createHash } from "node:crypto";
+import * as http from "node:http";
+import * as soap from "soap";
+import { endpointOf, Endpoint, HostConnection } from "./config";
+import { licenseHint, VimAuthError, VimFault, VimLicenseError, VimTlsError, VimTransportError } from "./faults";
+import { vimSchema, VimSchema, wsdlPath } from "./schema";
+import { createAgent, createPlainAgent } from "./tls";
+import { decodeValue, MoRef, parseEnvelope, serializeRequest, xsiTypeOf } from "./xml";
+
+/** Calls that only read: safe to repeat after a transport error. */
+const READ_ONLY = new Set([
+  "RetrieveServiceContent", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "WaitForUpdatesEx", "SessionIsActive",
+]);
+
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
+export interface CallRecord {
+  op: string;
+  ms: number;
+}
+
+export class VimSession {
+  private static readonly registry = new Map<string, VimSession>();
+
+  /** The shared session for this host and user (created on first use; logs in lazily). */
+  static for(conn: HostConnection): VimSession {
+    const ep = endpointOf(conn.host);
+    const secret = createHash("sha256").update(conn.password).digest("hex");
+    const key = `${ep.sdkUrl}|${conn.username}|${secret}|${conn.thumbprint ?? ""}|${conn.insecure ? 1 : 0}`;
+    let s = VimSession.registry.get(key);
+    if (!s || s.closed) {
+      s = new VimSession(conn, ep);
+      VimSession.registry.set(key, s);
+      hookProcessExit();
+    }
+    return s;
+  }
+
+  /** Logs out of every session of this process (bounded). */
+  static async closeAll(timeoutMs = 3000): Promise<void> {
+    const all = [...VimSession.registry.values()];
+    VimSession.registry.clear();
+    await Promise.race([Promise.allSettled(all.map((s) => s.logout())), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  readonly endpoint: Endpoint;
+  readonly schema: VimSchema = vimSchema();
+  readonly agent: http.Agent;
+  /** Every SOAP call made, in order (for round-trip counts). */
+  readonly calls: CallRecord[] = [];
+  private client?: Promise<soap.Client>;
+  private cookie?: string;
+  private login?: Promise<void>;
+  private content?: any;
+  private closed = false;
+  private logins = 0;
+
+  private constructor(readonly conn: HostConnection, ep: Endpoint) {
+    this.endpoint = ep;
+    this.agent = ep.secure
+      ? createAgent(ep.display, { thumbprint: conn.thumbprint, insecure: conn.insecure, connectTimeoutMs: conn.connectTimeoutMs })
+      : createPlainAgent();
+  }
+
+  get host(): string {
+    return this.endpoint.display;
+  }
+
+  /** Number of successful logins so far (1 in a healthy process; +1 per expired session). */
+  get loginCount(): number {
+    return this.logins;
+  }
+
+  /** Cookie header for datastore HTTP transfers of this session. */
+  async cookieHeader(): Promise<string> {
+    await this.ensureLogin();
+    return this.cookie ?? "";
+  }
+
+  async serviceContent(): Promise<any> {
+    await this.ensureLogin();
+    return this.content;
+  }
+
+  /** Invokes a vim25 operation on a managed object and returns its decoded `returnval`. */
+  async call<T = any>(op: string, self: MoRef, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<T> {
+    await this.ensureLogin();
+    try {
+      return await this.send<T>(op, self, args, opts);
+    } catch (e) {
+      if (e instanceof VimFault && e.is("NotAuthenticated")) {
+        await this.relogin();
+        return this.send<T>(op, self, args, opts);
+      }
+      throw e;
+    }
+  }
+
+  private ensureLogin(): Promise<void> {
+    if (this.closed) throw new Error(`the session to ${this.host} was closed`);
+    this.login ??= this.doLogin().catch((e) => {
+      this.login = undefined;
+      throw e;
+    });
+    return this.login;
+  }
+
+  private relogin(): Promise<void> {
+    const current = this.login;
+    if (current && (current as any).fresh) return current;
+    const p = this.doLogin();
+    (p as any).fresh = true;
+    this.login = p;
+    setTimeout(() => ((p as any).fresh = false), 1000).unref();
+    return p;
+  }
+
+  private async doLogin(): Promise<void> {
+    this.cookie = undefined;
+    const si = { type: "ServiceInstance", value: "ServiceInstance" };
+    this.content = await this.send("RetrieveServiceContent", si, {});
+    try {
+      await this.send("Login", this.content.sessionManager, { userName: this.conn.username, password: this.conn.password });
+    } catch (e) {
+      if (e instanceof VimFault && e.is("InvalidLogin", "NoPermission", "InvalidArgument")) {
+        throw new VimAuthError(this.host, this.conn.username, e.hostMessage);
+      }
+      throw e;
+    }
+    this.logins++;
+  }
+
+  async logout(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.login && this.content) {
+      try {
+        await this.login;
+        await this.send("Logout", this.content.sessionManager, {}, { timeoutMs: 2000 });
+      } catch {
+        /* best effort */
+      }
+    }
+    this.agent.destroy();
+  }
+
+  private soapClient(): Promise<soap.Client> {
+    this.client ??= (async () => {
+      const c = await soap.createClientAsync(wsdlPath(), { endpoint: this.endpoint.sdkUrl, disableCache: false });
+      c.on("response", (_body: unknown, res: any) => this.takeCookie(res?.headers));
+      return c;
+    })();
+    return this.client;
+  }
+
+  private takeCookie(headers: Record<string, any> | undefined): void {
+    const sc = headers?.["set-cookie"];
+    for (const c of Array.isArray(sc) ? sc : sc ? [sc] : []) {
+      const m = /(vmware_soap_session=[^;]+)/.exec(String(c));
+      if (m) this.cookie = m[1];
+    }
+  }
+
+  private async send<T>(op: string, self: MoRef, args: Record<string, unknown>, opts: CallOptions = {}): Promise<T> {
+    const body = serializeRequest(this.schema, op, self, args);
+    const client = await this.soapClient();
+    const attempts = READ_ONLY.has(op) ? 4 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      try {
+        const raw = await this.post(client, op, body, opts);
+        this.calls.push({ op, ms: Date.now() - started });
+        const result = this.decode<T>(op, raw);
+        if (op.startsWith("RetrieveProperties") || op === "ContinueRetrievePropertiesEx") this.checkMissing(op, result);
+        return result;
+      } catch (e) {
+        if (e instanceof VimFault) this.calls.push({ op, ms: Date.now() - started });
+        if (!(e instanceof VimTransportError) || attempt >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private post(client: soap.Client, op: string, body: string, opts: CallOptions): Promise<string> {
+    const headers: Record<string, string> = { SOAPAction: this.schema.soapAction };
+    if (this.cookie) headers.Cookie = this.cookie;
+    const options: Record<string, unknown> = {
+      timeout: opts.timeoutMs ?? 10 * 60 * 1000,
+      httpsAgent: this.agent,
+      httpAgent: this.agent,
+      maxRedirects: 0,
+    };
+    return new Promise<string>((resolve, reject) => {
+      const fn = (client as any)[op];
+      if (typeof fn !== "function") return reject(new Error(`operation ${op} missing from the WSDL client`));
+      fn.call(client, { _xml: body }, (err: any, _result: unknown, raw: string) => {
+        if (!err) return resolve(raw);
+        reject(this.toError(op, err));
+      }, options, headers);
+    });
+  }
+
+  /**
+   * A session that expired on the host can answer reads with every property "missing" for NotAuthenticated
+   * instead of a fault (ESX does, and so does the simulator): treat that as the fault it is.
+   */
+  private checkMissing(op: string, result: any): void {
+    for (const o of result?.objects ?? []) {
+      for (const m of o.missingSet ?? []) {
+        if (m.fault?.fault?._type === "NotAuthenticated") throw new VimFault("NotAuthenticated", this.host, "session is not authenticated", op);
+      }
+    }
+  }
+
+  private toError(op: string, err: any): Error {
+    const raw: unknown = err?.body ?? err?.response?.data;
+    if (typeof raw === "string" && raw.includes("Fault")) {
+      try {
+        return this.fault(op, raw);
+      } catch {
+        /* fall through */
+      }
+    }
+    for (let c = err; c; c = c.cause) if (c instanceof VimTlsError) return c;
+    const status: number | undefined = err?.response?.status;
+    if (status && status !== 503) {
+      return new VimFault(`HTTP${status}`, this.host, `HTTP status ${status} from ${this.endpoint.sdkUrl}`, op);
+    }
+    const code: string | undefined = err?.code ?? err?.cause?.code;
+    const msg = status === 503 ? "HTTP 503 Service Unavailable" : (err?.cause?.message ?? err?.message ?? String(err));
+    return new VimTransportError(this.host, op, code && !msg.includes(code) ? `${code}: ${msg}` : msg, code);
+  }
+
+  private fault(op: string, raw: string): VimFault {
+    const { body, xsiPrefixes } = parseEnvelope(raw);
+    const f = body.Fault;
+    const detail = f?.detail && typeof f.detail === "object" ? f.detail : {};
+    const [childName, child] = Object.entries(detail).find(([k]) => !k.startsWith("@") && k !== "#text") ?? [];
+    const name = xsiTypeOf(child, xsiPrefixes) ?? (childName ? childName.replace(/Fault$/, "") : "SystemError");
+    const message = typeof f?.faultstring === "string" ? f.faultstring : String(f?.faultstring?.["#text"] ?? "");
+    const decoded = child ? decodeValue(this.schema, "anyType", child, xsiPrefixes) : {};
+    const fault = new VimFault(name, this.host, message, op, typeof decoded === "object" ? decoded : {});
+    const hint = licenseHint(fault);
+    if (hint) throw new VimLicenseError(fault, hint);
+    return fault;
+  }
+
+  private decode<T>(op: string, raw: string): T {
+    const { body, xsiPrefixes } = parseEnvelope(raw);
+    if (body.Fault) throw this.fault(op, raw);
+    const ret = this.schema.returnTypes.get(op);
+    const resp = body[`${op}Response`];
+    if (!ret || resp === undefined) return undefined as T;
+    const node = resp && typeof resp === "object" ? resp.returnval : undefined;
+    if (node === undefined) return undefined as T;
+    return decodeValue(this.schema, ret, node, xsiPrefixes) as T;
+  }
+}
+
+let exitHooked = false;
+function hookProcessExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  const onSignal = (sig: NodeJS.Signals) => {
+    void VimSession.closeAll(2000).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  process.once("beforeExit", () => void VimSession.closeAll(2000));
+}
