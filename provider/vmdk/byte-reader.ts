@@ -40,9 +40,9 @@ export class ByteReader {
     return false;
   }
 
-  private truncated(n: number, what: string): TruncatedImageError {
+  private truncated(start: number, n: number, what: string): TruncatedImageError {
     return new TruncatedImageError(
-      `truncated image: input ended at offset ${this.position + this.buf.length} while reading ${what} (${n} bytes at offset ${this.position})`,
+      `truncated image: input ended at offset ${this.position + this.buf.length} while reading ${what} (${n} bytes at offset ${start})`,
     );
   }
 
@@ -55,23 +55,23 @@ export class ByteReader {
   /** Reads exactly `n` bytes; throws TruncatedImageError naming `what` if the input ends first. */
   async read(n: number, what: string): Promise<Buffer> {
     if (this.buf.length >= n) return this.take(n);
+    const start = this.position;
     const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      if (this.buf.length === 0 && !(await this.more())) throw this.truncated(n, what);
+    for (let filled = 0; filled < n; ) {
+      if (this.buf.length === 0 && !(await this.more())) throw this.truncated(start, n, what);
       const k = Math.min(n - filled, this.buf.length);
-      this.buf.copy(out, filled, 0, k);
-      this.buf = this.buf.subarray(k);
+      this.take(k).copy(out, filled);
       filled += k;
     }
-    this.position += n;
     return out;
   }
 
   /** Yields exactly `n` bytes as slices of the source chunks (no copy). */
   async *pieces(n: number, what: string): AsyncGenerator<Buffer> {
+    const start = this.position;
+    const total = n;
     while (n > 0) {
-      if (this.buf.length === 0 && !(await this.more())) throw this.truncated(n, what);
+      if (this.buf.length === 0 && !(await this.more())) throw this.truncated(start, total, what);
       const k = Math.min(n, this.buf.length);
       n -= k;
       yield this.take(k);
@@ -79,8 +79,10 @@ export class ByteReader {
   }
 
   async skip(n: number, what: string): Promise<void> {
+    const start = this.position;
+    const total = n;
     while (n > 0) {
-      if (this.buf.length === 0 && !(await this.more())) throw this.truncated(n, what);
+      if (this.buf.length === 0 && !(await this.more())) throw this.truncated(start, total, what);
       const k = Math.min(n, this.buf.length);
       this.take(k);
       n -= k;
