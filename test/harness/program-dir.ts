@@ -8,9 +8,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 /** The package under test: the nearest directory above this file holding a package.json (works from dist too). */
-export const PACKAGE_ROOT = findRoot(__dirname);
+export function packageRoot(): string {
+  return findRoot(__dirname);
+}
 /** Its package name (the name a program would import it by). */
-export const PACKAGE_NAME: string = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")).name;
+export function packageName(): string {
+  return JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")).name;
+}
 
 function findRoot(from: string): string {
   for (let d = from; ; d = path.dirname(d)) {
@@ -20,14 +24,14 @@ function findRoot(from: string): string {
 }
 
 /**
- * Creates a temp directory with node_modules/<name> symlinks. Default links: PACKAGE_NAME (e.g. `pulumi-esx`) -> the
+ * Creates a temp directory with node_modules/<name> symlinks. Default links: packageName() (e.g. `pulumi-esx`) -> the
  * repository root, `@pulumi/pulumi` -> the installed SDK. `links` adds or overrides (name -> absolute target).
  */
 export function makeProgramDir(links: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-program-"));
   const all: Record<string, string> = {
-    [PACKAGE_NAME]: PACKAGE_ROOT,
-    "@pulumi/pulumi": path.join(PACKAGE_ROOT, "node_modules", "@pulumi", "pulumi"),
+    [packageName()]: packageRoot(),
+    "@pulumi/pulumi": path.dirname(require.resolve("@pulumi/pulumi/package.json")),
     ...links,
   };
   for (const [name, target] of Object.entries(all)) {
