@@ -9,6 +9,9 @@ import (
 
 // installGaps closes the simulator's gaps that a real host does not have (see README.md).
 func installGaps(model *simulator.Model) {
+	installNetworkSystem()
+	installDiskManager(model)
+	installHooks()
 }
 
 // datastoreDirs maps each datastore's name to its local directory.
@@ -36,6 +39,10 @@ func wrapHandler(server *simulator.Server, model *simulator.Model) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]int{"terminated": n})
 	})
+	ic := &interceptor{sdk: mux, delay: &model.DelayConfig}
+	own.HandleFunc("/sdk", ic.serveSDK)
+	own.HandleFunc("/sdk/vimService", ic.serveSDK)
+	own.Handle("/folder/", &folderHandler{sdk: mux, next: mux})
 	own.Handle("/", mux)
 	server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		own.ServeHTTP(&recordingWriter{ResponseWriter: w, t: tracker}, r)
