@@ -167,6 +167,7 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginClien
     });
   } catch (e) {
     await engine.stop();
+    if (ownDir) fs.rmSync(cwd, { recursive: true, force: true });
     throw e;
   }
   let exited = false;
@@ -195,6 +196,7 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginClien
   } catch (e) {
     await stopTracked(child);
     await engine.stop();
+    if (ownDir) fs.rmSync(cwd, { recursive: true, force: true });
     throw e;
   }
 
