@@ -34,7 +34,8 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & {
   const child = spawn(cmd, args, { ...opts, detached: true });
   if (!child.pid) throw new Error(`could not start ${opts.label} (${cmd})`);
   const pidFile = path.join(PID_DIR, String(child.pid));
-  fs.writeFileSync(pidFile, `${opts.label}\n`);
+  // The owner's PID lets a teardown stop only its own children (several test runs may share the tree).
+  fs.writeFileSync(pidFile, `${opts.label}\n${process.pid}\n`);
   live.add(child);
   child.once("exit", () => {
     live.delete(child);
@@ -53,17 +54,37 @@ export async function stopTracked(child: ChildProcess, graceMs = 5000): Promise<
   clearTimeout(timer);
 }
 
-/** Stops every process recorded in the PID directory (used by jest's global teardown). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the recorded processes that belong to this process (or whose owner has died): used by jest's global
+ * teardown. Children of other, still running test runs are left alone.
+ */
 export function stopRecorded(): number {
   if (!fs.existsSync(PID_DIR)) return 0;
   let n = 0;
   for (const f of fs.readdirSync(PID_DIR)) {
     const pid = Number(f);
+    const file = path.join(PID_DIR, f);
+    let owner = 0;
+    try {
+      owner = Number(fs.readFileSync(file, "utf8").split("\n")[1]);
+    } catch {
+      continue;
+    }
+    if (owner && owner !== process.pid && alive(owner)) continue;
     if (Number.isInteger(pid) && pid > 0) {
       killTree(pid, "SIGKILL");
       n++;
     }
-    fs.rmSync(path.join(PID_DIR, f), { force: true });
+    fs.rmSync(file, { force: true });
   }
   return n;
 }
