@@ -10,6 +10,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { buildGuestinfo, decodeGuestinfoValue, GuestinfoInput, GuestinfoNic } from "../provider/guest/cloudinit";
 import { decodeMachineId, encodeMachineId, machineIdNicFromPrefix } from "../provider/guest/machine-id";
+import { createNetns, deleteCreatedNetns } from "./fixtures/guest/netns";
 
 const SCRIPT = path.join(__dirname, "fixtures", "guest", "cloudinit_vmware.py");
 
@@ -100,16 +101,21 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
 
 describe("Debian's cloud-init VMware datasource reads the guestinfo keys", () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  afterAll(() => {
+    deleteCreatedNetns();
+    dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+  });
 
-  function runDatasource(keys: Record<string, string>): any {
+  /** Runs the datasource script, inside network namespace `netns` when given. */
+  function runDatasource(keys: Record<string, string>, netns?: string): any {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "pe-ci-"));
     dirs.push(work);
     fs.mkdirSync(path.join(work, "guestinfo"));
     for (const [k, v] of Object.entries(keys)) fs.writeFileSync(path.join(work, "guestinfo", k), v);
     const env = { ...process.env };
     delete env.VMX_GUESTINFO;
-    const out = execFileSync("/usr/bin/python3", [SCRIPT, work], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const cmd = netns ? ["ip", "netns", "exec", netns, "/usr/bin/python3"] : ["/usr/bin/python3"];
+    const out = execFileSync(cmd[0], [...cmd.slice(1), SCRIPT, work], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     return { ...JSON.parse(out), rpctoolLog: fs.readFileSync(path.join(work, "rpctool.log"), "utf8") };
   }
 
@@ -172,5 +178,21 @@ describe("Debian's cloud-init VMware datasource reads the guestinfo keys", () =>
     expect(got.interfaces[0].mac_address).toBe("00:50:56:aa:00:07");
     expect(got.interfaces[0].subnets.map((s: any) => s.type)).toEqual(["dhcp4"]);
     expect(got.userdata).toBeNull();
+  });
+
+  test("in a guest whose NICs carry the MACs, cloud-init names the real interfaces in its networkd files", () => {
+    const ns = createNetns();
+    try {
+      ns.addNic("ens192", nics[0].mac);
+      ns.addNic("ens224", nics[1].mac);
+      const got = runDatasource(buildGuestinfo(input), ns.name);
+      const byName = Object.fromEntries((got.interfaces as any[]).map((i) => [i.name, i.mac_address]));
+      expect(byName).toEqual({ ens192: "00:50:56:aa:00:01", ens224: "00:50:56:aa:00:02" });
+      expect(Object.keys(got.networkd).sort()).toEqual(["etc/systemd/network/10-cloud-init-ens192.network", "etc/systemd/network/10-cloud-init-ens224.network"]);
+      const u = parseUnit(got.networkd["etc/systemd/network/10-cloud-init-ens192.network"]);
+      expect(u.Match).toEqual({ MACAddress: ["00:50:56:aa:00:01"], Name: ["ens192"] });
+    } finally {
+      ns.delete();
+    }
   });
 });
