@@ -104,7 +104,8 @@ export function toDdbUuid(uuid: string): string {
   throw new Error(`invalid disk uuid "${uuid}"`);
 }
 
-function randomCid(): string {
+/** A random content ID (8 hex digits, never the reserved ffffffff/fffffffe). */
+export function randomCid(): string {
   for (;;) {
     const c = crypto.randomBytes(4).toString("hex");
     if (c !== "ffffffff" && c !== "fffffffe") return c;

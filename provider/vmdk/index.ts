@@ -8,3 +8,4 @@ export { rawToFlat, type RawConversion } from "./raw-to-flat";
 export { monolithicSparseToFlat, type FlatConversion } from "./sparse-to-flat";
 export { streamOptimizedToFlat } from "./stream-optimized-to-flat";
 export * from "./open-flat-image";
+export { flatToStreamOptimized, type StreamOptimizedOptions } from "./flat-to-stream-optimized";
