@@ -1,0 +1,47 @@
+/** GuestNetwork inputs: the one definition that check() validates with and schema.json / the sdk types come from. */
+import { z } from "zod";
+import { hostAlias, ipv4, SAFE_NAME } from "./common";
+
+export const guestNetworkInputs = z
+  .object({
+    host: hostAlias,
+    portGroup: z
+      .string()
+      .min(1, "must not be empty")
+      .max(59, "must be at most 59 characters (ESX limit for port group names)")
+      .regex(SAFE_NAME, "must not contain control characters, quotes, / \\ [ ] # ; < > |")
+      .describe("Port group name on the host. Changing it replaces the port group."),
+    vswitch: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(SAFE_NAME, "must not contain control characters or special characters")
+      .default("vSwitch0")
+      .describe("Standard vSwitch the port group is on. Changing it replaces the port group."),
+    vlanId: z.number().int("must be an integer").min(0, "must be 0-4095").max(4095, "must be 0-4095").default(0)
+      .describe("VLAN id: 0 untagged, 1-4094 a VLAN, 4095 trunk (all VLANs). Updated in place."),
+    cidr: z.string().optional().describe("IPv4 subnet the guests are addressed from, e.g. 10.10.10.0/24. Omit for DHCP networks."),
+    gateway: ipv4.optional().describe("Default gateway given to guests; inside cidr."),
+    dnsServers: z.array(ipv4).max(3, "at most 3 DNS servers").default([]).describe("DNS servers given to guests."),
+    allocationRange: z
+      .object({ start: ipv4, end: ipv4 })
+      .strict()
+      .optional()
+      .describe("Addresses handed out to instances that ask for ip: auto; inside cidr."),
+    adopt: z.boolean().default(false).describe("Take over an existing port group of that name instead of failing; adopted port groups are left in place on delete."),
+  })
+  .strict();
+
+export type GuestNetworkInputs = z.infer<typeof guestNetworkInputs>;
+
+export interface GuestNetworkOutputs extends GuestNetworkInputs {
+  networkId: string | null;
+  netmask: string | null;
+  broadcast: string | null;
+  prefixLength: number | null;
+  created: boolean;
+}
+
+/** Changing these replaces the port group. */
+export const GUEST_NETWORK_REPLACE = ["host", "portGroup", "vswitch"];
+export const GUEST_NETWORK_UPDATE = ["vlanId", "cidr", "gateway", "dnsServers", "allocationRange", "adopt"];

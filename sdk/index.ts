@@ -1,0 +1,2 @@
+export { GuestNetwork } from "./guest-network";
+export type { GuestNetworkArgs } from "./types";

@@ -1,0 +1,13 @@
+/**
+ * Argument types of the sdk classes, derived from the zod schemas the provider validates with
+ * (provider/resources/*.schema.ts): one source of truth. Every field accepts a pulumi.Input.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { guestNetworkInputs } from "../provider/resources/guest-network.schema";
+
+/** Each field of T as a pulumi.Input, recursively for objects and arrays. */
+export type Inputs<T> = { [K in keyof T]: InputOf<T[K]> };
+type InputOf<V> = V extends (infer E)[] ? pulumi.Input<InputOf<E>[]> : V extends object ? pulumi.Input<Inputs<V>> : pulumi.Input<V>;
+
+export type GuestNetworkArgs = Inputs<z.input<typeof guestNetworkInputs>>;
