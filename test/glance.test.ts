@@ -168,6 +168,10 @@ describe("GlanceClient against a real Glance", () => {
     expect((e2 as GlanceError).glanceMessage).toContain("'bogus' is not one of");
     noToken(e2);
 
+    const e4 = await client.uploadData(id, randomStream(data)).catch((e: unknown) => e);
+    expect(e4).toMatchObject({ status: 409, imageId: id });
+    noToken(e4);
+
     const queued = await client.createImage({ name: "empty", disk_format: "raw", container_format: "bare" });
     const e3 = await client.openData(queued.id).catch((e: unknown) => e);
     expect(e3).toMatchObject({ code: "image_not_active", imageId: queued.id });

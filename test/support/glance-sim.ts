@@ -30,6 +30,8 @@ export interface GlanceSim {
 export interface StartGlanceOptions {
   /** Keep dataDir after stop() (for debugging). */
   keepData?: boolean;
+  /** Port to bind (default: a free one). */
+  port?: number;
   /** How long to wait for GET /versions to answer. Default 60 s. */
   startTimeoutMs?: number;
 }
@@ -132,7 +134,7 @@ export async function startGlance(opts: StartGlanceOptions = {}): Promise<Glance
 async function launch(dataDir: string, opts: StartGlanceOptions, cleanup: () => void): Promise<GlanceSim> {
   const storeDir = path.join(dataDir, "store");
   for (const d of ["store", "cache", "staging", "tasks", "locks", "work"]) fs.mkdirSync(path.join(dataDir, d));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const confFile = writeConfig(glanceConfigDir(), dataDir, storeDir, port);
   const logFile = path.join(dataDir, "glance-api.log");
   await dbSync(confFile, logFile);
