@@ -34,13 +34,19 @@ export const guestNetworkInputs = z
 
 export type GuestNetworkInputs = z.infer<typeof guestNetworkInputs>;
 
-export interface GuestNetworkOutputs extends GuestNetworkInputs {
-  networkId: string | null;
-  netmask: string | null;
-  broadcast: string | null;
-  prefixLength: number | null;
-  created: boolean;
-}
+export const guestNetworkOutputs = guestNetworkInputs.extend({
+  host: z.string().nullable().describe("Alias of the configured ESX host (null: the default host)."),
+  cidr: z.string().nullable().describe("Subnet in normalised CIDR form, or null for DHCP networks."),
+  gateway: z.string().nullable().describe("Gateway given to guests."),
+  allocationRange: z.object({ start: z.string(), end: z.string() }).nullable().describe("Range automatic addresses come from."),
+  networkId: z.string().nullable().describe("The host's Network object id for this port group."),
+  netmask: z.string().nullable().describe("Netmask of the subnet."),
+  broadcast: z.string().nullable().describe("Broadcast address of the subnet."),
+  prefixLength: z.number().int().nullable().describe("Prefix length of the subnet."),
+  created: z.boolean().describe("False when the port group was adopted (it is then left in place on delete)."),
+});
+
+export type GuestNetworkOutputs = z.infer<typeof guestNetworkOutputs>;
 
 /** Changing these replaces the port group. */
 export const GUEST_NETWORK_REPLACE = ["host", "portGroup", "vswitch"];

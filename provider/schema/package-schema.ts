@@ -1,0 +1,98 @@
+/**
+ * The Pulumi package schema (schema.json) generated from the zod schemas the provider validates with: one source
+ * of truth for inputs, descriptions, defaults and which inputs force replacement. `npm run schema` writes it;
+ * test/schema.test.ts fails when the committed file is stale.
+ */
+import { z } from "zod";
+import { resourceSpecs, ResourceSpec } from "./resources";
+
+type Json = Record<string, any>;
+
+const CONFIG = {
+  host: { type: "string", description: "ESX host name or address, optionally with :port (https). http:// URLs are for simulators only." },
+  username: { type: "string", description: "User to log in as.", default: "root" },
+  password: { type: "string", description: "Password of that user. Set it as a secret.", secret: true },
+  thumbprint: { type: "string", description: "SHA-256 or SHA-1 thumbprint of the host's certificate (hex, colons optional) to pin a self-signed certificate." },
+  insecure: { type: "boolean", description: "Skip certificate verification (explicit opt-out; a warning is logged).", default: false },
+  hosts: { type: "string", description: "JSON object alias -> {host, username, password, thumbprint, insecure} for programs that manage several hosts; resources pick one with their host input." },
+  glanceUrl: { type: "string", description: "Base URL of the OpenStack Glance image service (Images API v2)." },
+  glanceToken: { type: "string", description: "Keystone token for Glance (X-Auth-Token). Set it as a secret.", secret: true },
+  maxConcurrentOperations: { type: "integer", description: "Concurrent host operations per host and process.", default: 16 },
+};
+
+function typeName(resource: string, path: string[]): string {
+  return `esx:index:${resource}${path.map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("")}`;
+}
+
+function property(js: Json, resource: string, path: string[], types: Json): Json {
+  const out: Json = {};
+  if (js.description) out.description = js.description;
+  if (js.default !== undefined) out.default = js.default;
+  const t = js.anyOf ? js.anyOf.find((x: Json) => x.type !== "null") ?? js.anyOf[0] : js;
+  if (t.type === "array") {
+    out.type = "array";
+    out.items = property(t.items ?? {}, resource, path, types);
+    delete out.items.description;
+  } else if (t.type === "object" && t.properties) {
+    const name = typeName(resource, path);
+    types[name] = objectType(t, resource, path, types);
+    out.$ref = `#/types/${name}`;
+  } else if (t.type === "object") {
+    out.type = "object";
+    out.additionalProperties = { type: "string" };
+  } else if (t.type === "integer") out.type = "integer";
+  else if (t.type === "number") out.type = "number";
+  else if (t.type === "boolean") out.type = "boolean";
+  else out.type = "string";
+  if (t.enum) out.description = `${out.description ? out.description + " " : ""}One of: ${t.enum.join(", ")}.`;
+  return out;
+}
+
+function objectType(js: Json, resource: string, path: string[], types: Json): Json {
+  const properties: Json = {};
+  for (const [k, v] of Object.entries<Json>(js.properties ?? {})) properties[k] = property(v, resource, [...path, k], types);
+  return { type: "object", properties, required: (js.required ?? []).filter((r: string) => !properties[r]?.default) };
+}
+
+function resourceSchema(spec: ResourceSpec, types: Json): Json {
+  const input = z.toJSONSchema(spec.inputs, { io: "input", unrepresentable: "any" }) as Json;
+  const output = z.toJSONSchema(spec.outputs, { io: "output", unrepresentable: "any" }) as Json;
+  const inputProperties: Json = {};
+  for (const [k, v] of Object.entries<Json>(input.properties ?? {})) {
+    if (spec.hiddenInputs?.includes(k)) continue;
+    inputProperties[k] = property(v, spec.name, [k], types);
+    if (spec.replaceOnChanges.includes(k)) inputProperties[k].replaceOnChanges = true;
+  }
+  const properties: Json = {};
+  for (const [k, v] of Object.entries<Json>(output.properties ?? {})) {
+    if (spec.hiddenInputs?.includes(k)) continue;
+    properties[k] = property(v, spec.name, [k], types);
+  }
+  return {
+    description: spec.description,
+    properties,
+    required: Object.keys(properties).filter((k) => (output.required ?? []).includes(k)),
+    inputProperties,
+    requiredInputs: (input.required ?? []).filter((k: string) => inputProperties[k] && inputProperties[k].default === undefined),
+  };
+}
+
+export function buildPackageSchema(): Json {
+  const types: Json = {};
+  const resources: Json = {};
+  for (const spec of resourceSpecs()) resources[`esx:index:${spec.name}`] = resourceSchema(spec, types);
+  return {
+    name: "esx",
+    displayName: "pulumi-esx",
+    description:
+      "Manage standalone VMware ESX/ESXi hosts from Pulumi programs, with disk images from OpenStack Glance. " +
+      "A Pulumi dynamic provider: resources are implemented in the pulumi-esx npm package; their type tokens at run " +
+      "time are pulumi-nodejs:dynamic/esx:<Resource>.",
+    license: "Apache-2.0",
+    keywords: ["pulumi", "vmware", "esx", "esxi", "glance", "category/infrastructure", "kind/native"],
+    language: { nodejs: { packageName: "pulumi-esx" } },
+    config: { variables: CONFIG },
+    types,
+    resources,
+  };
+}

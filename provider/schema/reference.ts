@@ -1,0 +1,31 @@
+/** docs/reference.md: a readable reference generated from schema.json. */
+type Json = Record<string, any>;
+
+function typeOf(p: Json): string {
+  if (p.$ref) return p.$ref.split(":").pop();
+  if (p.type === "array") return `${typeOf(p.items ?? {})}[]`;
+  return p.type ?? "any";
+}
+
+function table(props: Json, required: string[], showReplace: boolean): string {
+  const rows = Object.entries<Json>(props).map(([k, p]) => {
+    const flags = [required.includes(k) ? "required" : "", p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "", showReplace ? (p.replaceOnChanges ? "replaces" : "updates in place") : ""]
+      .filter(Boolean)
+      .join(", ");
+    return `| \`${k}\` | ${typeOf(p)} | ${flags} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`;
+  });
+  return ["| name | type | | description |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+export function renderReference(schema: Json): string {
+  const out = [`# pulumi-esx reference`, "", "Generated from schema.json by `npm run schema`; do not edit.", "", "## Configuration (`esx:`)", ""];
+  out.push(table(schema.config.variables, [], false), "");
+  for (const [token, r] of Object.entries<Json>(schema.resources)) {
+    const name = token.split(":").pop();
+    out.push(`## ${name}`, "", r.description, "", "### Inputs", "", table(r.inputProperties, r.requiredInputs, true), "", "### Outputs", "", table(r.properties, r.required, false), "");
+  }
+  for (const [token, t] of Object.entries<Json>(schema.types)) {
+    out.push(`### type ${token.split(":").pop()}`, "", table(t.properties, t.required ?? [], false), "");
+  }
+  return out.join("\n");
+}
