@@ -72,7 +72,7 @@ export async function* streamOptimizedToFlat(source: ByteSource | ByteReader, op
       if (lba % h.grainSectors !== 0) throw new ImageFormatError(`streamOptimized VMDK: grain LBA ${lba} (offset ${at}) is not a multiple of the grain size`);
       if (lbaBytes < emitted) {
         throw new ImageFormatError(
-          `streamOptimized VMDK: grain at LBA ${lba} (offset ${at}) is out of order: LBA ${emitted / SECTOR} was already written; grains must be in increasing LBA order to stream`,
+          `streamOptimized VMDK: grain at LBA ${lba} (offset ${at}) is out of order: LBA ${emitted / SECTOR} was already written; grains must be in increasing LBA order to stream (re-create the image with qemu-img convert, without -W)`,
         );
       }
       const data = await r.read(size, `compressed grain at LBA ${lba}`);
