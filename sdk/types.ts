@@ -5,9 +5,11 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { guestNetworkInputs } from "../provider/resources/guest-network.schema";
+import type { esxImageInputs } from "../provider/resources/esx-image.schema";
 
 /** Each field of T as a pulumi.Input, recursively for objects and arrays. */
 export type Inputs<T> = { [K in keyof T]: InputOf<T[K]> };
 type InputOf<V> = V extends (infer E)[] ? pulumi.Input<InputOf<E>[]> : V extends object ? pulumi.Input<Inputs<V>> : pulumi.Input<V>;
 
 export type GuestNetworkArgs = Inputs<z.input<typeof guestNetworkInputs>>;
+export type EsxImageArgs = Inputs<z.input<typeof esxImageInputs>>;

@@ -1,0 +1,108 @@
+/**
+ * Datastore file transfers over the host's `/folder` HTTP endpoint
+ * (`<base>/folder/<path>?dcPath=<datacenter>&dsName=<ds>`), with the API session's cookie and TLS agent (the
+ * pinned certificate). Every answer's status is checked; bodies stream, nothing is buffered beyond small files.
+ */
+import type { Readable } from "node:stream";
+import type { Got, Response } from "got" with { "resolution-mode": "import" };
+import { loadGot } from "../http/got";
+import { HostContext } from "./host";
+
+export class DatastoreHttpError extends Error {
+  override name = "DatastoreHttpError";
+  constructor(readonly method: string, readonly file: string, readonly status: number, body: string) {
+    super(`${method} [datastore] ${file} answered HTTP ${status}${body ? `: ${body.replace(/\s+/g, " ").trim().slice(0, 300)}` : ""}`);
+  }
+}
+
+export interface DsFile {
+  datastore: string;
+  /** Path inside the datastore, "dir/file". */
+  path: string;
+}
+
+export function folderUrl(ctx: HostContext, f: DsFile): string {
+  const rel = f.path.split("/").filter(Boolean).map(encodeURIComponent).join("/");
+  return `${ctx.session.endpoint.baseUrl}/folder/${rel}?dcPath=${encodeURIComponent(ctx.datacenterName)}&dsName=${encodeURIComponent(f.datastore)}`;
+}
+
+async function options(ctx: HostContext, extra: Record<string, string> = {}) {
+  const agent = ctx.session.agent;
+  return {
+    headers: { cookie: await ctx.session.cookieHeader(), "user-agent": "pulumi-esx", ...extra },
+    agent: { https: agent as any, http: agent as any },
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    followRedirect: false,
+    decompress: false,
+  };
+}
+
+function label(f: DsFile): string {
+  return `[${f.datastore}] ${f.path}`;
+}
+
+export interface FileStat {
+  size: number;
+  /** Age of the file by the host's own clock (Date - Last-Modified), ms; undefined without those headers. */
+  ageMs?: number;
+}
+
+/** HEAD: size and age of a file, or undefined when it does not exist (404). */
+export async function statFile(ctx: HostContext, f: DsFile): Promise<FileStat | undefined> {
+  const got: Got = await loadGot();
+  const res = await got.head(folderUrl(ctx, f), { ...(await options(ctx)), timeout: { request: 60_000 } });
+  if (res.statusCode === 404) return undefined;
+  if (res.statusCode !== 200) throw new DatastoreHttpError("HEAD", label(f), res.statusCode, "");
+  const out: FileStat = { size: Number(res.headers["content-length"] ?? NaN) };
+  const date = Date.parse(String(res.headers.date ?? ""));
+  const mod = Date.parse(String(res.headers["last-modified"] ?? ""));
+  if (Number.isFinite(date) && Number.isFinite(mod)) out.ageMs = date - mod;
+  return out;
+}
+
+/** GET of a small file as text, or undefined when it does not exist. */
+export async function readSmallFile(ctx: HostContext, f: DsFile, max = 1024 * 1024): Promise<string | undefined> {
+  const got: Got = await loadGot();
+  const res: Response<string> = await got.get(folderUrl(ctx, f), { ...(await options(ctx)), responseType: "text", timeout: { request: 60_000 } });
+  if (res.statusCode === 404) return undefined;
+  if (res.statusCode !== 200) throw new DatastoreHttpError("GET", label(f), res.statusCode, res.body);
+  if (res.body.length > max) throw new Error(`${label(f)} is larger than ${max} bytes`);
+  return res.body;
+}
+
+/** PUT of a small file. */
+export async function writeSmallFile(ctx: HostContext, f: DsFile, body: string | Buffer): Promise<void> {
+  const got: Got = await loadGot();
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8");
+  const res = await got.put(folderUrl(ctx, f), {
+    ...(await options(ctx, { "content-type": "application/octet-stream", "content-length": String(buf.length) })),
+    body: buf,
+    responseType: "text",
+    timeout: { request: 60_000 },
+  });
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw new DatastoreHttpError("PUT", label(f), res.statusCode, res.body);
+}
+
+/**
+ * Streams `body` (exactly `length` bytes) into a file. If the body stream fails, that error is thrown (not the
+ * transport error it causes); otherwise a non-2xx answer is a DatastoreHttpError. `idleTimeoutMs` bounds stalls.
+ */
+export async function uploadStream(ctx: HostContext, f: DsFile, body: Readable, length: number, idleTimeoutMs = 120_000): Promise<void> {
+  const got: Got = await loadGot();
+  let bodyError: unknown;
+  body.once("error", (e) => (bodyError ??= e));
+  let res: Response<string>;
+  try {
+    res = await got.put(folderUrl(ctx, f), {
+      ...(await options(ctx, { "content-type": "application/octet-stream", "content-length": String(length) })),
+      body,
+      responseType: "text",
+      timeout: { connect: 60_000, socket: idleTimeoutMs, response: idleTimeoutMs * 10 },
+    });
+  } catch (e) {
+    throw bodyError ?? new Error(`PUT ${label(f)} failed: ${(e as Error).message}`);
+  }
+  if (bodyError) throw bodyError;
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw new DatastoreHttpError("PUT", label(f), res.statusCode, res.body);
+}

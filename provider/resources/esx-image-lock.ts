@@ -1,0 +1,111 @@
+/**
+ * Coordination of EsxImage resources that share one image copy ([ds] <folder>/<glance id>/), across plugin
+ * processes and stacks, using only the datastore:
+ *
+ * - Lock: the directory `<folder>/<glance id>.lock`, created with MakeDirectory (atomic: a second creator gets
+ *   FileAlreadyExists). The holder writes `owner` inside it and rewrites it every `heartbeatMs`; a lock whose
+ *   `owner` is older than `staleMs` by the host's own clock (HTTP Date - Last-Modified), or that has no `owner`
+ *   for `staleMs` of waiting, is stale: it is deleted and taken. Import, adopt and delete each run under the lock.
+ * - References: `<dir>/refs.json` lists the ids of the resources using the copy (read-modify-write under the
+ *   lock). Delete removes its id and removes the disk only when no id is left.
+ */
+import * as os from "node:os";
+import { deleteDatastoreFile, dsPath, makeDirectory } from "../esx/datastore";
+import { HostContext } from "../esx/host";
+import { readSmallFile, statFile, writeSmallFile } from "../esx/transfer";
+
+export interface LockOptions {
+  staleMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
+  timeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, lockDir: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
+  const staleMs = o.staleMs ?? 120_000;
+  const heartbeatMs = o.heartbeatMs ?? Math.min(20_000, staleMs / 4);
+  const pollMs = o.pollMs ?? 1000;
+  const deadline = Date.now() + (o.timeoutMs ?? 6 * 3600_000);
+  const owner = { datastore, path: `${lockDir}/owner` };
+  const me = JSON.stringify({ host: os.hostname(), pid: process.pid, since: new Date().toISOString() });
+  let missingSince: number | undefined;
+  let lastLog = 0;
+  for (;;) {
+    if (await makeDirectory(ctx, dsPath(datastore, lockDir))) break;
+    const st = await statFile(ctx, owner);
+    const now = Date.now();
+    let stale = false;
+    if (!st) {
+      missingSince ??= now;
+      stale = now - missingSince > staleMs;
+    } else {
+      missingSince = undefined;
+      stale = st.ageMs !== undefined && st.ageMs > staleMs;
+    }
+    if (stale) {
+      o.log?.(`lock ${dsPath(datastore, lockDir)} is stale (holder stopped updating it): taking it over`);
+      await deleteDatastoreFile(ctx, dsPath(datastore, lockDir));
+      missingSince = undefined;
+      continue;
+    }
+    if (now > deadline) throw new Error(`timed out waiting for the lock ${dsPath(datastore, lockDir)} (another import of this image is running)`);
+    if (now - lastLog > 10_000) {
+      o.log?.(`waiting for another import of this image to finish (lock ${dsPath(datastore, lockDir)})`);
+      lastLog = now;
+    }
+    await sleep(pollMs);
+  }
+  await writeSmallFile(ctx, owner, me);
+  let beating = Promise.resolve();
+  const timer = setInterval(() => {
+    beating = beating.then(() => writeSmallFile(ctx, owner, me)).catch(() => undefined);
+  }, heartbeatMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+    await beating;
+    await deleteDatastoreFile(ctx, dsPath(datastore, lockDir)).catch((e) => {
+      o.log?.(`could not remove the lock ${dsPath(datastore, lockDir)}: ${(e as Error).message} (it expires after ${staleMs / 1000} s)`);
+    });
+  }
+}
+
+interface RefsFile {
+  refs: Record<string, { since: string }>;
+}
+
+async function readRefs(ctx: HostContext, datastore: string, dir: string): Promise<RefsFile> {
+  const text = await readSmallFile(ctx, { datastore, path: `${dir}/refs.json` });
+  if (!text) return { refs: {} };
+  try {
+    const j = JSON.parse(text);
+    return { refs: j && typeof j.refs === "object" && j.refs ? j.refs : {} };
+  } catch {
+    return { refs: {} };
+  }
+}
+
+/** Ids of the resources recorded as users of the copy. */
+export async function refIds(ctx: HostContext, datastore: string, dir: string): Promise<string[]> {
+  return Object.keys((await readRefs(ctx, datastore, dir)).refs);
+}
+
+/** Records `id` as a user of the copy (call under the lock). */
+export async function addRef(ctx: HostContext, datastore: string, dir: string, id: string): Promise<void> {
+  const r = await readRefs(ctx, datastore, dir);
+  r.refs[id] = { since: new Date().toISOString() };
+  await writeSmallFile(ctx, { datastore, path: `${dir}/refs.json` }, JSON.stringify(r, null, 1));
+}
+
+/** Removes `id`; returns the ids still using the copy (call under the lock). */
+export async function removeRef(ctx: HostContext, datastore: string, dir: string, id: string): Promise<string[]> {
+  const r = await readRefs(ctx, datastore, dir);
+  delete r.refs[id];
+  const left = Object.keys(r.refs);
+  if (left.length) await writeSmallFile(ctx, { datastore, path: `${dir}/refs.json` }, JSON.stringify(r, null, 1));
+  return left;
+}
