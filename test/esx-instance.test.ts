@@ -219,12 +219,24 @@ test("full clone: copied disk grown to diskGb, grown again in place, out-of-band
   expect(up.outs.diskGb).toBe(3);
   expect(fs.statSync(dsFile("db-1/db-1-flat.vmdk")).size).toBe(3 * GiB);
 
+  // A NIC moved to another port group: the same device, edited (MAC kept).
+  const moved = inputs("db-1", { cloneMode: "full", diskGb: 3, powerState: "off", adapterType: "pvscsi" });
+  moved.networks[0] = { network: dmz, ip: "10.20.0.40" };
+  const keyBefore = (await hostVm("db-1"))!.devices.nics[0].key;
+  const up2 = await p.change("EsxInstance", "db-1", id, up.outs, moved);
+  expect(up2.diff).toMatchObject({ changes: "some", replaces: [] });
+  const after = (await hostVm("db-1"))!;
+  expect(after.devices.nics.map((n) => n.portGroup)).toEqual(["inst-dmz", "inst-dmz"]);
+  expect(after.devices.nics[0]).toMatchObject({ key: keyBefore, mac: outs.networks[0].mac });
+  expect(decodeMachineId(after.extraConfig["machine.id"]).nics.map((n) => n.ip)).toEqual(["10.20.0.40", "10.20.0.50"]);
+  expect((await diffOf("db-1", id, up2.outs, moved)).changes).toBe("none");
+
   // Deleted out of band: read says gone; delete of a gone VM succeeds.
   const h = (await hostVm("db-1"))!;
   await runTask(session, "Destroy_Task", h.ref);
-  const gone = await p.plugin.read(id, p.urn("EsxInstance", "db-1"), up.outs);
+  const gone = await p.plugin.read(id, p.urn("EsxInstance", "db-1"), up2.outs);
   expect(gone.id).toBe("");
-  await p.plugin.delete(id, p.urn("EsxInstance", "db-1"), up.outs);
+  await p.plugin.delete(id, p.urn("EsxInstance", "db-1"), up2.outs);
 }, 120_000);
 
 test("an existing VM needs adopt: true; adopt reconciles it; auto addresses avoid other VMs' addresses", async () => {

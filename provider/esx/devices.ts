@@ -106,6 +106,11 @@ export function rootDiskSpec(o: RootDiskOptions): any {
   };
 }
 
+/** The device's label/summary as the host reported them (sent back with edits; the simulator needs them). */
+function deviceInfo(raw: any): { label: string; summary: string } {
+  return { label: String(raw?.deviceInfo?.label ?? ""), summary: String(raw?.deviceInfo?.summary ?? "") };
+}
+
 /** A disk edit that grows the disk to capacityBytes. */
 export function growDiskSpec(disk: HostDisk, capacityBytes: number): any {
   const d = disk.raw;
@@ -114,6 +119,7 @@ export function growDiskSpec(disk: HostDisk, capacityBytes: number): any {
     device: {
       _type: "VirtualDisk",
       key: disk.key,
+      deviceInfo: deviceInfo(d),
       backing: { _type: "VirtualDiskFlatVer2BackingInfo", fileName: disk.fileName, diskMode: d.backing?.diskMode ?? "persistent" },
       controllerKey: Number(d.controllerKey),
       unitNumber: Number(d.unitNumber),
@@ -146,6 +152,7 @@ export function addNicSpec(index: number, n: NicWanted): any {
 
 export function editNicSpec(cur: HostNic, n: NicWanted): any {
   const dev = nicDevice(cur.key, n);
+  dev.deviceInfo = deviceInfo(cur.raw);
   if (cur.raw?.controllerKey !== undefined) dev.controllerKey = Number(cur.raw.controllerKey);
   if (cur.raw?.unitNumber !== undefined) dev.unitNumber = Number(cur.raw.unitNumber);
   return { operation: "edit", device: dev };
