@@ -8,7 +8,10 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { hostContext } from "../provider/esx/host";
 import { GlanceClient } from "../provider/glance/client";
+import { VimSession } from "../provider/vim/session";
+import { runTask } from "../provider/vim/tasks";
 import { parseDescriptor } from "../provider/vmdk";
 import { EsxSim, startEsxSim } from "./support/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
@@ -68,6 +71,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "esx-image-test-"));
   [sim, glance] = await Promise.all([startEsxSim({ tls: true }), startGlance()]);
   client = new GlanceClient({ url: glance.url });
+  process.env.PULUMI_ESX_GLANCE_TIMEOUT_MS = "4000"; // the plugin inherits it: a stalled download fails in 4 s
   p = await startEsxPlugin(simConfig(sim, { "esx:glanceUrl": glance.url }));
   ds = Object.keys(sim.datastores)[0];
   dsDir = sim.datastores[ds];
@@ -75,6 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.plugin.stop();
+  await VimSession.closeAll();
   await Promise.all([sim?.stop(), glance?.stop()]);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -203,6 +208,19 @@ describe("refusals and failures leave nothing behind", () => {
     expect(filesUnder().filter((f) => f.includes(id))).toEqual([]);
   }, 60_000);
 
+  test("a Glance image whose data is cut short (store file truncated) fails and leaves no files", async () => {
+    const raw = path.join(dir, "t.raw");
+    fs.writeFileSync(raw, diskData(4 * MiB, 13));
+    const so = path.join(dir, "t.vmdk");
+    qemuImg("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, so);
+    const id = await upload("t", so, "vmdk");
+    fs.truncateSync(path.join(glance.storeDir, id), Math.floor(fs.statSync(so).size / 2));
+    const err = await p.up("EsxImage", "t", { glanceImageId: id }).catch((e) => e);
+    expect(err.message).toContain(`EsxImage "${id}"`);
+    expect(err.message).toMatch(/reading the data of image .* from Glance failed after \d+ bytes: Timeout/);
+    expect(filesUnder().filter((f) => f.includes(id))).toEqual([]);
+  }, 60_000);
+
   test("a Glance image that is not active is refused with its status", async () => {
     const img = await client.createImage({ name: "queued", disk_format: "raw", container_format: "bare" });
     const err = await p.up("EsxImage", "queued", { glanceImageId: img.id }).catch((e) => e);
@@ -282,3 +300,40 @@ describe("sharing, diff, drift", () => {
     await p.plugin.delete(ref, urn, outs); // already gone: fine
   }, 60_000);
 });
+
+test("delete refuses while a VM uses the disk as its linked-clone parent, naming the VM", async () => {
+  const raw = path.join(dir, "parent.raw");
+  fs.writeFileSync(raw, diskData(2 * MiB, 31));
+  const id = await upload("parent", raw, "raw");
+  const { id: ref, outs } = await p.up("EsxImage", "parent", { glanceImageId: id });
+  const session = VimSession.for({ host: sim.host, username: sim.username, password: sim.password, thumbprint: sim.thumbprintSha256 });
+  const ctx = await hostContext(session);
+  const backing = (fileName: string, parent?: any) => ({ _type: "VirtualDiskFlatVer2BackingInfo", fileName, diskMode: "persistent", ...(parent ? { parent } : {}) });
+  const vm = await runTask(session, "CreateVM_Task", ctx.vmFolder, {
+    config: {
+      name: "clone-1",
+      guestId: "otherGuest",
+      files: { _type: "VirtualMachineFileInfo", vmPathName: `[${ds}] clone-1/` },
+      numCPUs: 1,
+      memoryMB: 64,
+      deviceChange: [
+        { operation: "add", device: { _type: "VirtualLsiLogicController", key: 1000, busNumber: 0, sharedBus: "noSharing" } },
+        {
+          operation: "add",
+          fileOperation: "create",
+          device: { _type: "VirtualDisk", key: 2000, controllerKey: 1000, unitNumber: 0, capacityInKB: 2048, backing: backing(`[${ds}] clone-1/clone-1.vmdk`, backing(outs.datastorePath)) },
+        },
+      ],
+    },
+    pool: ctx.resourcePool,
+  });
+  try {
+    const err = await p.plugin.delete(ref, p.urn("EsxImage", "parent"), outs).catch((e) => e);
+    expect(err?.message).toMatch(/linked-clone parent of VM\(s\) clone-1: nothing was removed/);
+    expect(fs.existsSync(path.join(imageDir(id), `${id}-flat.vmdk`))).toBe(true);
+  } finally {
+    await runTask(session, "Destroy_Task", vm);
+  }
+  await p.plugin.delete(ref, p.urn("EsxImage", "parent"), outs);
+  expect(fs.existsSync(imageDir(id))).toBe(false);
+}, 60_000);

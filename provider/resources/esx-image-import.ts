@@ -35,6 +35,10 @@ export interface ImportedImage {
   sizeBytes: number | null;
 }
 
+export class GlanceReadError extends Error {
+  override name = "GlanceReadError";
+}
+
 /**
  * Hashes every byte pulled from the source. Its iterator ignores `return()` (the converter closing its reader
  * early) so that `finish()` can hash whatever is left: the check always covers all of Glance's bytes.
@@ -52,7 +56,13 @@ class HashingSource implements AsyncIterable<Buffer> {
 
   private async next(): Promise<IteratorResult<Buffer>> {
     if (this.done) return { done: true, value: undefined };
-    const r = await this.it.next();
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await this.it.next();
+    } catch (e) {
+      this.done = true;
+      throw new GlanceReadError(`reading ${this.label} from Glance failed after ${this.bytes} bytes: ${(e as Error).message}`);
+    }
     if (r.done) this.done = true;
     else {
       this.hash.update(r.value);
@@ -119,7 +129,7 @@ export async function importImage(
     data.stream.destroy();
     throw new Error(`Glance image ${img.id} has no checksum (neither os_hash_value nor checksum): its data cannot be verified`);
   }
-  const src = new HashingSource(data.stream, want.algo, want.value, `Glance image ${img.id} data`);
+  const src = new HashingSource(data.stream, want.algo, want.value, `the data of image ${img.id}`);
   const diskFormat = img.disk_format ?? "raw";
   let flat;
   try {

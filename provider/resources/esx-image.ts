@@ -49,7 +49,9 @@ function parse(news: Record<string, any>): EsxImageInputs {
 function glanceClient(): GlanceClient {
   const g = currentSettings().glance;
   if (!g) throw new Error("no Glance endpoint configured: set esx:glanceUrl (and esx:glanceToken as a secret) in the stack config");
-  return new GlanceClient({ url: g.url, token: g.token });
+  // Idle/connect timeout of Glance transfers (a stalled or cut-short download fails after it); default 30 s.
+  const t = Number(process.env.PULUMI_ESX_GLANCE_TIMEOUT_MS);
+  return new GlanceClient({ url: g.url, token: g.token, ...(Number.isFinite(t) && t > 0 ? { timeoutMs: t } : {}) });
 }
 
 /** Where a copy lives in its datastore. */
