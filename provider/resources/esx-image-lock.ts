@@ -58,7 +58,12 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
     }
     await sleep(pollMs);
   }
-  await writeSmallFile(ctx, owner, me);
+  try {
+    await writeSmallFile(ctx, owner, me);
+  } catch (e) {
+    await deleteDatastoreFile(ctx, dsPath(datastore, lockDir)).catch(() => undefined);
+    throw e;
+  }
   let beating = Promise.resolve();
   const timer = setInterval(() => {
     beating = beating.then(() => writeSmallFile(ctx, owner, me)).catch(() => undefined);
