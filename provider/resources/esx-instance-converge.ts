@@ -5,6 +5,7 @@
  * Used by update, by adopt, and to finish a create that was interrupted after CreateVM.
  */
 import { HostContext } from "../esx/host";
+import { VimFault } from "../vim/faults";
 import { addNicSpec, editNicSpec, growDiskSpec, removeDeviceSpec } from "../esx/devices";
 import { powerOn, readVm, rebootGuest, reconfigVm, reset, stopVm, suspend, VmState } from "../esx/vm";
 import { EsxInstanceInputs } from "./esx-instance.schema";
@@ -18,6 +19,20 @@ export function desiredDiskBytes(inp: EsxInstanceInputs): number {
 
 export function effectiveGuestId(inp: { guestId?: string | null; image: { guestId?: string | null } }): string {
   return inp.guestId ?? inp.image.guestId ?? "otherGuest64";
+}
+
+/**
+ * Runs a power operation; InvalidPowerState is fine when the VM is already where we want it (another operation,
+ * e.g. one still running on the host from a killed provider process, got there first).
+ */
+async function tolerant(ctx: HostContext, vm: VmState, op: () => Promise<void>, target: VmState["powerState"]): Promise<void> {
+  try {
+    await op();
+  } catch (e) {
+    if (!(e instanceof VimFault && e.is("InvalidPowerState"))) throw e;
+    const now = await readVm(ctx, vm.ref);
+    if (now?.powerState !== target) throw e;
+  }
 }
 
 export interface ConvergeOptions {
@@ -68,13 +83,8 @@ export async function converge(ctx: HostContext, vm: VmState, inp: EsxInstanceIn
 
   const want = inp.powerState;
   if (want === "off" && state !== "off") await stopVm(ctx, { ...vm, powerState: state }, inp.shutdownTimeoutSeconds);
-  if (want !== "off" && state === "off") {
-    await powerOn(ctx, vm.ref);
-    state = "on";
-    cycled = true;
-  }
-  if (want === "on" && state === "suspended") {
-    await powerOn(ctx, vm.ref); // resume
+  if (want !== "off" && state !== "on" && !(want === "suspended" && state === "suspended")) {
+    await tolerant(ctx, vm, () => powerOn(ctx, vm.ref), "on"); // also resumes a suspended VM
     state = "on";
     cycled = true;
   }
@@ -82,7 +92,7 @@ export async function converge(ctx: HostContext, vm: VmState, inp: EsxInstanceIn
     if (vm.toolsRunning) await rebootGuest(ctx, vm.ref);
     else await reset(ctx, vm.ref);
   }
-  if (want === "suspended" && state === "on") await suspend(ctx, vm.ref);
+  if (want === "suspended" && state === "on") await tolerant(ctx, vm, () => suspend(ctx, vm.ref), "suspended");
 
   const after = await readVm(ctx, vm.ref);
   if (!after) throw new Error(`VM ${vm.name} (${vm.ref.value}) disappeared while being reconfigured`);

@@ -161,6 +161,13 @@ function checkHostLimits(ctx: HostContext, inp: EsxInstanceInputs): void {
   }
 }
 
+/** CreateVM found the name taken (a create racing with ours, e.g. one still running from a killed process). */
+class NameTaken extends Error {
+  constructor(readonly fault: VimFault) {
+    super(fault.message);
+  }
+}
+
 async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string, used: Set<string>): Promise<{ vm: VmState; nics: ResolvedNic[] }> {
   const ds = inp.image.datastore;
   const dir = `[${ds}] ${name}`;
@@ -169,9 +176,7 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
   const capacity = desiredDiskBytes(inp);
   const full = inp.cloneMode === "full";
   const nics = resolveNics(inp, name, used);
-  const madeDir = async () => {
-    if (full) await deleteDatastorePath(ctx, dir).catch(() => undefined);
-  };
+  let madeDir = full;
   let ref;
   try {
     if (full) {
@@ -190,22 +195,39 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
     const ctl = controllerSpec(adapter);
     const deviceChange = [
       ...(ctl.change ? [ctl.change] : []),
-      rootDiskSpec({ controllerKey: ctl.controllerKey, fileName: full ? diskPath : `[${ds}]`, capacityBytes: capacity, parentFileName: full ? undefined : inp.image.datastorePath, existing: full }),
+      rootDiskSpec({ controllerKey: ctl.controllerKey, fileName: diskPath, capacityBytes: capacity, parentFileName: full ? undefined : inp.image.datastorePath, existing: full }),
       ...nics.map((n, i) => addNicSpec(i, n)),
     ];
     const extra = guestConfig(name, nics, inp.userData, inp.resourceUrn);
-    ref = await createVm(ctx, {
+    const config = {
       name,
       guestId: effectiveGuestId(inp),
-      files: { vmPathName: full ? `${dir}/${name}.vmx` : `[${ds}]` },
+      // A full .vmx path: a second CreateVM of the same name fails (FileAlreadyExists) instead of making "name_1".
+      files: { vmPathName: `${dir}/${name}.vmx` },
       numCPUs: inp.cpus,
       memoryMB: inp.memoryMb,
       deviceChange,
       extraConfig: Object.entries(extra).map(([key, value]) => ({ key, value })),
-    });
+    };
+    try {
+      ref = await createVm(ctx, config);
+    } catch (e) {
+      if (e instanceof VimFault && e.is("FileAlreadyExists", "DuplicateName", "AlreadyExists")) throw new NameTaken(e);
+      if (!(e instanceof VimFault && e.is("FileNotFound", "CannotCreateFile")) || full) throw e;
+      // The host did not make the VM's directory itself: make it and try once more.
+      await makeDirectory(ctx, dir);
+      madeDir = true;
+      try {
+        ref = await createVm(ctx, config);
+      } catch (e2) {
+        if (e2 instanceof VimFault && e2.is("FileNotFound")) throw new Error(`image.datastorePath: the base disk ${inp.image.datastorePath} was not found on the host (${e2.hostMessage || e2.faultName})`);
+        throw e2;
+      }
+    }
   } catch (e) {
     releaseAddresses(nics.map((n) => ({ ip: n.input.ip === "auto" ? n.ip : null, cidr: n.input.network.cidr })));
-    await madeDir();
+    // Undo what this create made (never a folder another VM of this name owns).
+    if (madeDir && !(e instanceof NameTaken)) await deleteDatastorePath(ctx, dir).catch(() => undefined);
     throw e;
   }
   try {
@@ -257,7 +279,15 @@ export async function create(news: Record<string, any>) {
       adopted = !ours;
       result = await converge(ctx, vm, inp, { used: usedAddresses(vms, existing.ref.value) });
     } else {
-      result = await createNew(ctx, inp, name, usedAddresses(vms));
+      try {
+        result = await createNew(ctx, inp, name, usedAddresses(vms));
+      } catch (e) {
+        if (!(e instanceof NameTaken)) throw e;
+        const again = (await listVms(ctx)).find((v) => v.name === name);
+        const vm = again && inp.resourceUrn && again.extraConfig[MARKER_KEY] === inp.resourceUrn ? await readVm(ctx, again.ref) : undefined;
+        if (!vm) throw new Error(`a VM named ${name} appeared on the host while this one was being created (${e.fault.faultName}): set adopt: true to take it over, or choose another name`);
+        result = await converge(ctx, vm, inp, { used: usedAddresses(await listVms(ctx), vm.ref.value) });
+      }
     }
     let guestIps = result.vm.guestIps;
     if (inp.waitForIp && inp.powerState === "on") {
