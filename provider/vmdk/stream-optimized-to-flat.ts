@@ -59,8 +59,13 @@ export async function* streamOptimizedToFlat(source: ByteSource | ByteReader, op
   await r.skipTo(Math.max(SECTOR, descEnd, h.overHead * SECTOR), "VMDK metadata before the first grain");
 
   let emitted = 0;
+  // A stream whose header already locates the grain directory (qemu-img 7.2 writes such files for some inputs)
+  // may end without footer or end-of-stream marker; so may one after its footer. Input that ends cleanly at a
+  // marker boundary is then complete (the Glance checksum still covers every byte).
+  let mayEnd = h.gdOffset !== undefined;
   for (;;) {
     const at = r.position;
+    if (mayEnd && (await r.atEnd())) break;
     const m = await r.read(12, "marker (input ended before the end-of-stream marker)");
     const value = Number(m.readBigUInt64LE(0));
     const size = m.readUInt32LE(8);
@@ -94,6 +99,7 @@ export async function* streamOptimizedToFlat(source: ByteSource | ByteReader, op
       if (numSectors < 1) throw new ImageFormatError(`streamOptimized VMDK: footer marker at offset ${at} has no footer`);
       const footer = parseSparseHeader(await r.read(SECTOR, "footer"));
       await r.skip((numSectors - 1) * SECTOR, "footer");
+      mayEnd = true;
       if (footer.capacitySectors !== h.capacitySectors) {
         throw new ImageFormatError(`streamOptimized VMDK: footer capacity ${footer.capacitySectors} differs from header capacity ${h.capacitySectors}`);
       }
