@@ -185,8 +185,12 @@ test("linked clone: create, host config, no-op diff, in-place updates, reboot, d
   expect(r.properties.powerState).toBe("on");
   const drift = await diffOf("web-1", id, r.properties, { ...cur, rebootTrigger: "v1", powerState: "off" });
   expect(drift).toMatchObject({ changes: "some", replaces: [] });
-  const up6 = await p.change("EsxInstance", "web-1", id, r.properties, { ...cur, rebootTrigger: "v1", powerState: "off" });
+  const up6a = await p.change("EsxInstance", "web-1", id, r.properties, { ...cur, rebootTrigger: "v1", powerState: "off" });
   expect((await hostVm("web-1"))!.powerState).toBe("off");
+  // Suspended (from off: powered on, then suspended); delete then starts from a suspended VM.
+  const up6 = await p.change("EsxInstance", "web-1", id, up6a.outs, { ...cur, rebootTrigger: "v1", powerState: "suspended" });
+  expect(up6.outs.powerState).toBe("suspended");
+  expect((await hostVm("web-1"))!.powerState).toBe("suspended");
 
   // The port group cannot be deleted while the VM uses it: the error names the VM.
   const refused = await p.plugin.delete("inst-lan", p.urn("GuestNetwork", "lan"), { ...lan, __provider: p.provider.GuestNetwork }).catch((e) => e);
@@ -262,6 +266,17 @@ test("an existing VM needs adopt: true; adopt reconciles it; auto addresses avoi
   for (const [n, r] of [["app-1", first], ["app-2", a], ["taken", adopted]] as const) await p.plugin.delete(r.id, p.urn("EsxInstance", n), r.outs);
   for (const n of ["app-1", "app-2", "app-3"]) expect(fs.existsSync(dsFile(n))).toBe(false);
 }, 120_000);
+
+test("waitForIp that times out keeps the created VM in state as a partial resource", async () => {
+  const err = await p.up("EsxInstance", "wait-1", inputs("wait-1", { networks: [{ network: lan }], waitForIp: { timeoutSeconds: 1 } })).catch((e) => e);
+  expect(err.message).toMatch(/waitForIp: VMware Tools reported no IPv4 address within 1 s/);
+  const vm = (await hostVm("wait-1"))!;
+  expect(err.initFailed).toMatchObject({ id: vm.ref.value, reasons: [expect.stringContaining("waitForIp")] });
+  expect(err.initFailed.properties).toMatchObject({ name: "wait-1", vmId: vm.ref.value, powerState: "on" });
+  await p.plugin.delete(vm.ref.value, p.urn("EsxInstance", "wait-1"), err.initFailed.properties);
+  expect(await hostVm("wait-1")).toBeUndefined();
+  expect(fs.existsSync(dsFile("wait-1"))).toBe(false);
+}, 60_000);
 
 test("bad input is rejected in check with the field named, without calling the host", async () => {
   const cases: [Record<string, any>, string][] = [

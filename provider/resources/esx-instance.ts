@@ -303,6 +303,9 @@ export async function create(news: Record<string, any>) {
     trace();
     return { id: result.vm.ref.value, outs: instanceOutputs(inp, { ...result.vm, guestIps }, inp.networks, adopted) };
   } catch (e) {
+    // A partial resource is stored by the engine as is: it needs the serialized provider like any output.
+    const partial = (e as any)?.partial;
+    if (partial?.properties && news.__provider !== undefined) partial.properties.__provider = news.__provider;
     throw describe(KIND, name, h.display, e);
   }
 }
