@@ -34,25 +34,34 @@ export const esxImageInputs = z
 
 export type EsxImageInputs = z.infer<typeof esxImageInputs>;
 
-export interface EsxImageOutputs {
-  host: string | null;
-  glanceImageId: string;
-  datastore: string;
-  folder: string;
-  diskType: string;
-  /** "[ds] <folder>/<id>/<id>.vmdk" */
-  datastorePath: string;
-  capacityBytes: number;
-  sourceFormat: string;
-  adapterType: string;
-  guestId: string;
-  nicType: string;
-  /** "<algo>:<hex>" Glance recorded and the transfer was verified against. */
-  checksum: string;
-  sizeBytes: number | null;
-  /** True when this resource imported the bytes; false when it adopted a finished copy. */
-  imported: boolean;
-}
+export const esxImageOutputs = z.object({
+  host: z.string().nullable().describe("Alias of the configured ESX host (null: the default host)."),
+  glanceImageId: z.string().describe("Glance v2 image id the disk was imported from."),
+  datastore: z.string().describe("Datastore holding the base disk."),
+  folder: z.string().describe("Folder on the datastore."),
+  diskType: z.string().describe("thin | thick | eagerZeroedThick."),
+  datastorePath: z.string().describe('The base disk: "[datastore] <folder>/<id>/<id>.vmdk".'),
+  capacityBytes: z.number().describe("Virtual size of the disk in bytes."),
+  sourceFormat: z.string().describe("Format the image had in Glance: raw, flat, monolithicSparse or streamOptimized."),
+  adapterType: z.string().describe("Disk controller for instances (vmware_adaptertype, default lsiLogic)."),
+  guestId: z.string().describe("Guest OS id for instances (vmware_ostype, default otherGuest)."),
+  nicType: z.string().describe("NIC type for instances (hw_vif_model, default vmxnet3)."),
+  checksum: z.string().describe('"<algo>:<hex>" Glance recorded and the transfer was verified against.'),
+  sizeBytes: z.number().nullable().describe("Size of the image in Glance."),
+  imported: z.boolean().describe("True when this resource imported the bytes; false when it adopted a finished copy."),
+});
+
+export type EsxImageOutputs = z.infer<typeof esxImageOutputs>;
 
 /** Every input replaces. */
 export const ESX_IMAGE_REPLACE = ["host", "glanceImageId", "datastore", "folder", "diskType"];
+
+export const schemaSpec = {
+  name: "EsxImage",
+  description:
+    "A Glance image placed once on a standalone ESX host's datastore as a base disk that instances are cloned from: " +
+    "streamed from Glance, converted from sparse VMDK formats on the way, verified against Glance's checksum.",
+  inputs: esxImageInputs,
+  outputs: esxImageOutputs,
+  replaceOnChanges: ESX_IMAGE_REPLACE,
+};
