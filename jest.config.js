@@ -7,5 +7,5 @@ module.exports = {
   testTimeout: 120000,
   // Examples import the package by name, as users do.
   moduleNameMapper: { "^pulumi-esx$": "<rootDir>/sdk/index.ts" },
-  globalTeardown: "<rootDir>/test/support/global-teardown.js",
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
 };

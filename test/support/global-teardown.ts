@@ -1,0 +1,6 @@
+// Stops any simulator, Glance or plugin process that a failed test of this run left behind (see processes.ts).
+import { stopRecorded } from "./processes";
+
+export default async function globalTeardown(): Promise<void> {
+  stopRecorded();
+}
