@@ -1,3 +1,4 @@
+import { alive } from "./support/processes";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as tls from "node:tls";
@@ -69,14 +70,6 @@ async function httpSoap(url: string, body: string, cookie?: string): Promise<Rep
   return { status: res.status, body: await res.text(), cookie: res.headers.get("set-cookie")?.split(";")[0] };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 beforeAll(() => buildEsxSim(), 300_000);
 

@@ -1,3 +1,4 @@
+import { alive } from "./support/processes";
 /**
  * The plugin harness end to end: the real @pulumi/pulumi dynamic-provider plugin in its own process, driven
  * over gRPC with a fixture provider whose operations write and delete real files.
@@ -10,14 +11,6 @@ import { dynamicType, serializeProvider, urn } from "./harness/serialize";
 import { UNKNOWN } from "./harness/grpc";
 import { fileProvider } from "./fixtures/harness/file-provider";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("plugin harness", () => {
   let plugin: PluginClient;

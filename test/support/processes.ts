@@ -54,7 +54,8 @@ export async function stopTracked(child: ChildProcess, graceMs = 5000): Promise<
   clearTimeout(timer);
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this PID exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
