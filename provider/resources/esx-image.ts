@@ -23,6 +23,7 @@ import { ESX_IMAGE_REPLACE, EsxImageInputs, EsxImageOutputs, esxImageInputs } fr
 import { importImage, ImportedImage } from "./esx-image-import";
 import { addRef, refIds, removeRef, withDatastoreLock } from "./esx-image-lock";
 import { adapterTypeOf, AdapterType, diskTypeOf, DiskType, guestIdOf, nicTypeOf } from "./esx-image-props";
+import { operationLogger } from "../log";
 
 const KIND = "EsxImage";
 
@@ -112,7 +113,7 @@ function outputs(inp: EsxImageInputs, ds: string, info: ImportedImage, props: Re
 export async function create(news: Record<string, any>) {
   const inp = parse(news);
   const h = host(inp.host);
-  const log = (m: string) => console.log(`${KIND} ${inp.glanceImageId}: ${m}`);
+  const log = operationLogger(`${KIND} ${inp.glanceImageId}`);
   try {
     const glance = glanceClient();
     const image = await glance.getImage(inp.glanceImageId);
@@ -178,7 +179,7 @@ export async function update(_id: string, _olds: Record<string, any>, _news: Rec
 
 export async function remove(id: string, props: Record<string, any>) {
   const h = host(props.host);
-  const log = (m: string) => console.log(`${KIND} ${props.glanceImageId}: ${m}`);
+  const log = operationLogger(`${KIND} ${props.glanceImageId}`);
   try {
     const ctx = await h.ctx();
     const ds: string = props.datastore;
