@@ -1,8 +1,17 @@
 /** Input fields and rules shared by the three resources. */
 import { z } from "zod";
 
-/** No control characters, quotes, or characters that break datastore paths or VM configuration values. */
-export const SAFE_NAME = /^[^\x00-\x1f\x7f"'`\\/\[\]#;<>|]+$/;
+/**
+ * No control characters, quotes, or characters that break datastore paths or VM configuration values; not "." or
+ * ".." (a datastore or folder name that would step out of its directory).
+ */
+export const SAFE_NAME = /^(?!\.{1,2}$)[^\x00-\x1f\x7f"'`\\/\[\]#;<>|]+$/;
+export const SAFE_NAME_MESSAGE = "must not be . or .. and must not contain control characters, quotes, / \\ [ ] # ; < > |";
+/** The characters SAFE_NAME forbids (for deriving a safe name from free text). */
+export const UNSAFE_CHARS = /[\x00-\x1f\x7f"'`\\/\[\]#;<>|]/g;
+
+/** vSphere guest OS identifiers (ubuntu64Guest, rhel7_64Guest, ...): letters, digits and _. */
+export const GUEST_ID = /^[A-Za-z0-9_]{1,64}$/;
 
 export const hostAlias = z
   .string()

@@ -1,6 +1,6 @@
 /** EsxImage inputs: the one definition check() validates with and schema.json / the sdk types come from. */
 import { z } from "zod";
-import { hostAlias, SAFE_NAME } from "./common";
+import { hostAlias, SAFE_NAME, SAFE_NAME_MESSAGE } from "./common";
 
 export const DISK_TYPES = ["thin", "thick", "eagerZeroedThick"] as const;
 export const ADAPTER_TYPES = ["lsiLogic", "busLogic", "lsiLogicsas", "paraVirtual", "ide"] as const;
@@ -16,11 +16,12 @@ export const esxImageInputs = z
       .string()
       .min(1)
       .max(80)
-      .regex(SAFE_NAME, "must not contain control characters or special characters")
+      .regex(SAFE_NAME, SAFE_NAME_MESSAGE)
       .optional()
       .describe("Datastore the disk is put on; default: the host's accessible datastore with the most free space. Changing it replaces the image."),
     folder: z
       .string()
+      .max(128, "must be at most 128 characters")
       .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "must be a relative datastore folder (letters, digits, _ . -, separated by /)")
       .refine((s) => !s.split("/").some((p) => p === "." || p === ".."), "must not contain . or .. segments")
       .default("images")
