@@ -44,6 +44,14 @@ export function checkWithSchema<S extends z.ZodType>(schema: S, news: Record<str
   const failures: CheckFailure[] = [];
   for (const issue of res.error.issues) {
     if (coveredByUnknown(input, issue.path)) continue;
+    if (issue.code === "unrecognized_keys") {
+      // Name each unknown field itself, not the object holding it.
+      for (const key of issue.keys) {
+        const property = fieldPath([...issue.path, key]);
+        failures.push({ property, reason: `${property}: not an input of this resource (check its spelling)` });
+      }
+      continue;
+    }
     const property = fieldPath(issue.path) || "(inputs)";
     failures.push({ property, reason: `${property}: ${issue.message}` });
   }

@@ -1,9 +1,15 @@
 /** EsxInstance inputs and outputs: the one definition check() validates with and schema.json / the sdk types come from. */
 import { z } from "zod";
-import { hostAlias, ipv4 } from "./common";
+import { cidrString } from "./guest-network.schema";
+import { GUEST_ID, hostAlias, ipv4, SAFE_NAME, SAFE_NAME_MESSAGE } from "./common";
 
-/** VM names: no characters that break datastore paths ("[ds] name/name.vmx") or the VM configuration. */
-export const VM_NAME = /^[^\x00-\x1f\x7f\/\\\[\]]+$/;
+/** VM names: no characters that break datastore paths ("[ds] name/name.vmx") or the VM configuration; not . or .. */
+export const VM_NAME = SAFE_NAME;
+/** Datastore paths of a base disk: "[ds] folder/file.vmdk", no control characters or quotes, no . or .. segments. */
+const DATASTORE_PATH = /^\[(?!\.{1,2}\])[^\x00-\x1f\x7f"'`\\/\[\]#;<>|]+\] (?!\/)[^\x00-\x1f\x7f"'`\\\[\]#;<>|]*\.vmdk$/;
+/** VMFS limits: 62 TiB disks, 24 TiB of memory. */
+const MAX_DISK_GB = 63488;
+const MAX_MEMORY_MB = 24 * 1024 * 1024;
 /** VMware's range for static (manual) MACs: 00:50:56:00:00:00 - 00:50:56:3f:ff:ff. */
 export const STATIC_MAC = /^00:50:56:[0-3][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/i;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -25,11 +31,16 @@ const adapterType = z.preprocess(normaliseAdapter, z.enum(ADAPTER_TYPES));
 
 export const instanceImage = z
   .object({
-    datastorePath: z.string().regex(/^\[[^\]]+\] \S.*\.vmdk$/, "must be a datastore path like \"[ds] images/x/x.vmdk\"").describe("Datastore path of the image's base disk descriptor."),
-    datastore: z.string().min(1).describe("Datastore the base disk is on; the VM is created on it."),
+    datastorePath: z
+      .string()
+      .max(512, "must be at most 512 characters")
+      .regex(DATASTORE_PATH, "must be a datastore path like \"[ds] images/x/x.vmdk\" (no control characters, quotes, # ; < > |)")
+      .refine((s) => !s.slice(s.indexOf("] ") + 2).split("/").some((p) => p === "." || p === ".." || p === ""), "must not contain empty, . or .. path segments")
+      .describe("Datastore path of the image's base disk descriptor."),
+    datastore: z.string().min(1).max(80).regex(SAFE_NAME, SAFE_NAME_MESSAGE).describe("Datastore the base disk is on; the VM is created on it."),
     capacityBytes: z.number().int().positive().describe("Capacity of the base disk in bytes."),
     adapterType: adapterType.nullish().describe("Disk controller the image needs (lsilogic, buslogic, lsilogicsas, pvscsi, ide)."),
-    guestId: z.string().nullish().describe("vSphere guest OS identifier the image declares, e.g. ubuntu64Guest."),
+    guestId: z.string().regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)").nullish().describe("vSphere guest OS identifier the image declares, e.g. ubuntu64Guest."),
     nicType: z
       .preprocess((v) => (v === "vmxnet" ? "vmxnet3" : v), nicType.nullish())
       .describe("NIC model the image prefers (vmxnet is taken as vmxnet3)."),
@@ -39,8 +50,8 @@ export const instanceImage = z
 
 export const instanceNetwork = z
   .object({
-    portGroup: z.string().min(1).describe("Port group the NIC is connected to."),
-    cidr: z.string().nullish().describe("Subnet of the network; needed for static or automatic addresses."),
+    portGroup: z.string().min(1).max(59).regex(SAFE_NAME, SAFE_NAME_MESSAGE).describe("Port group the NIC is connected to."),
+    cidr: cidrString.nullish().describe("Subnet of the network; needed for static or automatic addresses."),
     gateway: ipv4.nullish().describe("Default gateway given to the guest."),
     dnsServers: z.array(ipv4).nullish().describe("DNS servers given to the guest."),
     allocationRange: z.object({ start: ipv4, end: ipv4 }).nullish().describe("Range ip: auto allocates from."),
@@ -66,7 +77,7 @@ export const esxInstanceInputs = z
       .string()
       .min(1, "must not be empty")
       .max(80, "must be at most 80 characters")
-      .regex(VM_NAME, "must not contain / \\ [ ] or control characters")
+      .regex(VM_NAME, SAFE_NAME_MESSAGE)
       .optional()
       .describe("VM name on the host; default: the resource name plus a random suffix. Changing it replaces the VM."),
     resourceName: z.string().optional().describe("Pulumi resource name (set by the sdk) used for the default VM name."),
@@ -77,12 +88,13 @@ export const esxInstanceInputs = z
       .number()
       .int("must be an integer")
       .min(4, "must be at least 4")
+      .max(MAX_MEMORY_MB, `must be at most ${MAX_MEMORY_MB} (24 TiB)`)
       .refine((m) => m % 4 === 0, "must be a multiple of 4 MB")
       .describe("Memory in MB, a multiple of 4. Updated in place (powered off, then back to powerState)."),
-    diskGb: z.number().positive("must be positive").optional().describe("Root disk size in GiB; never below the image's capacity, never shrunk. Grown in place (full clones)."),
+    diskGb: z.number().positive("must be positive").max(MAX_DISK_GB, `must be at most ${MAX_DISK_GB} (62 TiB, the VMFS limit)`).optional().describe("Root disk size in GiB; never below the image's capacity, never shrunk. Grown in place (full clones)."),
     cloneMode: z.enum(["linked", "full"]).default("linked").describe("linked: a delta disk on the image's base disk; full: a copy of it. Changing it replaces the VM."),
     networks: z.array(instanceNic).max(10, "at most 10 NICs").default([]).describe("NICs in order. Port group, address, NIC type and added/removed NICs update in place."),
-    guestId: z.string().min(1).optional().describe("vSphere guest OS identifier; default: the image's, else otherGuest64. Updated in place (powered off)."),
+    guestId: z.string().regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)").optional().describe("vSphere guest OS identifier; default: the image's, else otherGuest64. Updated in place (powered off)."),
     adapterType: adapterType.optional().describe("Disk controller; default: the image's, else lsilogic. Changing it replaces the VM."),
     powerState: z.enum(["on", "off", "suspended"]).default("on").describe("Requested power state. Updated in place."),
     userData: z.string().optional().describe("cloud-init user-data (guestinfo.userdata). cloud-init runs it once: changing it replaces the VM."),

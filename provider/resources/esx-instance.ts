@@ -22,7 +22,7 @@ import { addNicSpec, controllerSpec, rootDiskSpec, AdapterType } from "../esx/de
 import { copyDisk, createVm, deleteDatastorePath, deleteDisk, destroyVm, extendDisk, listVms, makeDirectory, powerOn, readVm, reconfigVm, stopVm, suspend, vmRef, VmState } from "../esx/vm";
 import { checkCidr, normaliseCidr, validateInstanceAddress } from "../net/addressing";
 import { retrieveOne } from "../vim/property-collector";
-import { jsonClean } from "./common";
+import { jsonClean, UNSAFE_CHARS } from "./common";
 import { ESX_INSTANCE_REPLACE, EsxInstanceInputs, esxInstanceInputs, normaliseAdapter, STATIC_MAC, VM_NAME } from "./esx-instance.schema";
 import { converge, desiredDiskBytes, effectiveGuestId, GiB } from "./esx-instance-converge";
 import { effectiveNicType, guestConfig, MARKER_KEY, releaseAddresses, resolveNics, ResolvedNic, usedAddresses } from "./esx-instance-guest";
@@ -31,7 +31,7 @@ import { instanceOutputs, nicInputsFromOutputs } from "./esx-instance-outputs";
 const KIND = "EsxInstance";
 
 function defaultName(resourceName: string): string {
-  const base = resourceName.replace(/[\x00-\x1f\x7f\/\\\[\]]/g, "-").slice(0, 73);
+  const base = resourceName.replace(UNSAFE_CHARS, "-").slice(0, 73);
   return `${base}-${randomBytes(3).toString("hex")}`;
 }
 

@@ -1,6 +1,13 @@
 /** GuestNetwork inputs: the one definition that check() validates with and schema.json / the sdk types come from. */
 import { z } from "zod";
-import { hostAlias, ipv4, SAFE_NAME } from "./common";
+import { checkCidr } from "../net/addressing";
+import { hostAlias, ipv4, SAFE_NAME, SAFE_NAME_MESSAGE } from "./common";
+
+/** An IPv4 subnet in CIDR form without host bits (checked here, not only in check's cross-field rules, so an
+ * invalid cidr is reported even while other inputs are unknown). */
+export const cidrString = z.string().superRefine((s, ctx) => {
+  for (const i of checkCidr(s, "cidr")) ctx.addIssue({ code: "custom", message: i.message.replace(/^cidr: /, "") });
+});
 
 export const guestNetworkInputs = z
   .object({
@@ -9,18 +16,18 @@ export const guestNetworkInputs = z
       .string()
       .min(1, "must not be empty")
       .max(59, "must be at most 59 characters (ESX limit for port group names)")
-      .regex(SAFE_NAME, "must not contain control characters, quotes, / \\ [ ] # ; < > |")
+      .regex(SAFE_NAME, SAFE_NAME_MESSAGE)
       .describe("Port group name on the host. Changing it replaces the port group."),
     vswitch: z
       .string()
       .min(1)
       .max(32)
-      .regex(SAFE_NAME, "must not contain control characters or special characters")
+      .regex(SAFE_NAME, SAFE_NAME_MESSAGE)
       .default("vSwitch0")
       .describe("Standard vSwitch the port group is on. Changing it replaces the port group."),
     vlanId: z.number().int("must be an integer").min(0, "must be 0-4095").max(4095, "must be 0-4095").default(0)
       .describe("VLAN id: 0 untagged, 1-4094 a VLAN, 4095 trunk (all VLANs). Updated in place."),
-    cidr: z.string().optional().describe("IPv4 subnet the guests are addressed from, e.g. 10.10.10.0/24. Omit for DHCP networks."),
+    cidr: cidrString.optional().describe("IPv4 subnet the guests are addressed from, e.g. 10.10.10.0/24. Omit for DHCP networks."),
     gateway: ipv4.optional().describe("Default gateway given to guests; inside cidr."),
     dnsServers: z.array(ipv4).max(3, "at most 3 DNS servers").default([]).describe("DNS servers given to guests."),
     allocationRange: z
