@@ -11,6 +11,7 @@ import { describe } from "../dynamic/errors";
 import { host } from "../dynamic/runtime";
 import { addPortGroup, findNetwork, readNetworkInfo, removePortGroup, updatePortGroup, vmNames } from "../esx/network";
 import { HostContext } from "../esx/host";
+import { confirmed } from "../vim/session";
 import { changedFields, jsonClean } from "./common";
 import { GUEST_NETWORK_REPLACE, GUEST_NETWORK_UPDATE, GuestNetworkInputs, GuestNetworkOutputs, guestNetworkInputs } from "./guest-network.schema";
 
@@ -96,8 +97,14 @@ export async function create(news: Record<string, any>) {
   const h = host(inp.host);
   try {
     const ctx = await h.ctx();
+    const portGroup = async () => (await readNetworkInfo(ctx)).portGroups.find((p) => p.name === inp.portGroup && p.vswitch === inp.vswitch);
     try {
-      await addPortGroup(ctx, inp.portGroup, inp.vswitch, inp.vlanId);
+      // Known absent first: if AddPortGroup's answer is lost, a port group found afterwards is the one it made.
+      if (await portGroup()) throw new VimFault("AlreadyExists", h.display, `port group ${inp.portGroup} exists`, "AddPortGroup");
+      await confirmed(
+        () => addPortGroup(ctx, inp.portGroup, inp.vswitch, inp.vlanId).then(() => true),
+        async () => ((await portGroup()) ? true : undefined),
+      );
     } catch (e) {
       if (e instanceof VimFault && e.is("AlreadyExists", "DuplicateName")) {
         if (inp.adopt) return { id: inp.portGroup, outs: await adoptExisting(ctx, inp) };
@@ -138,7 +145,12 @@ export async function update(id: string, olds: Record<string, any>, news: Record
   const h = host(inp.host);
   try {
     const ctx = await h.ctx();
-    if (olds.vlanId !== inp.vlanId || olds.vswitch !== inp.vswitch) await updatePortGroup(ctx, id, inp.vswitch, inp.vlanId);
+    if (olds.vlanId !== inp.vlanId || olds.vswitch !== inp.vswitch) {
+      await confirmed(
+        () => updatePortGroup(ctx, id, inp.vswitch, inp.vlanId).then(() => true),
+        async () => ((await readNetworkInfo(ctx)).portGroups.some((p) => p.name === id && p.vswitch === inp.vswitch && p.vlanId === inp.vlanId) ? true : undefined),
+      );
+    }
     return { outs: outputs(inp, olds.networkId ?? null, inp.vlanId, inp.vswitch, olds.created !== false) };
   } catch (e) {
     throw describe(KIND, id, h.display, e);
@@ -156,7 +168,10 @@ export async function remove(id: string, props: Record<string, any>) {
       throw new Error(`port group ${id} is still used by VM(s) ${names.join(", ")}: nothing was removed; delete or move those VMs first`);
     }
     try {
-      await removePortGroup(ctx, id);
+      await confirmed(
+        () => removePortGroup(ctx, id).then(() => true),
+        async () => ((await readNetworkInfo(ctx)).portGroups.some((p) => p.name === id) ? undefined : true),
+      );
     } catch (e) {
       if (e instanceof VimFault && e.is("NotFound")) return;
       if (e instanceof VimFault && e.is("ResourceInUse")) {

@@ -270,6 +270,27 @@ export class VimSession {
   }
 }
 
+/**
+ * Runs a call (or task) that changes the host, once. If its answer is lost to a transport error (the host may or
+ * may not have acted), `confirm` reads the host: a value other than undefined means the change was made and is
+ * returned in place of the lost answer; otherwise the transport error is thrown. The call is never repeated.
+ */
+export async function confirmed<T>(run: () => Promise<T>, confirm: () => Promise<T | undefined>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof VimTransportError)) throw e;
+    let found: T | undefined;
+    try {
+      found = await confirm();
+    } catch {
+      /* the host cannot be read either: report the original fault */
+    }
+    if (found === undefined) throw e;
+    return found;
+  }
+}
+
 let exitHooked = false;
 function hookProcessExit(): void {
   if (exitHooked) return;

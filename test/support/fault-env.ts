@@ -1,0 +1,83 @@
+/**
+ * A simulated ESX host (and optionally a Glance) with a fault proxy in front of each, for fault and crash tests:
+ * provider plugins talk to the proxies; the test inspects the host directly (its own session, no proxy) and the
+ * datastore's real files.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { hostContext, HostContext } from "../../provider/esx/host";
+import { readNetworkInfo } from "../../provider/esx/network";
+import { listVms, VmSummary } from "../../provider/esx/vm";
+import { VimSession } from "../../provider/vim/session";
+import { EsxSim, EsxSimOptions, startEsxSim } from "./esx-sim";
+import { EsxPlugin, startEsxPlugin } from "./esx-plugin";
+import { FaultProxy, startFaultProxy } from "./fault-proxy";
+import { GlanceSim, startGlance } from "./glance-sim";
+
+export interface FaultEnv {
+  sim: EsxSim;
+  /** Proxy in front of the host (SOAP and /folder). */
+  esx: FaultProxy;
+  glance?: GlanceSim;
+  /** Proxy in front of Glance. */
+  glanceProxy?: FaultProxy;
+  /** The test's own session to the host, not through the proxy. */
+  session: VimSession;
+  ctx(): Promise<HostContext>;
+  /** A plugin configured for the proxies (stopped by stop()). */
+  plugin(): Promise<EsxPlugin>;
+  vms(): Promise<VmSummary[]>;
+  portGroups(): Promise<string[]>;
+  /** Files and directories under a datastore directory, relative, sorted. */
+  files(rel?: string, ds?: string): string[];
+  clearRules(): void;
+  stop(): Promise<void>;
+}
+
+export const DS = "LocalDS_0";
+
+export async function startFaultEnv(o: { glance?: boolean; sim?: EsxSimOptions } = {}): Promise<FaultEnv> {
+  const [sim, glance] = await Promise.all([startEsxSim({ tls: true, ...o.sim }), o.glance ? startGlance() : Promise.resolve(undefined)]);
+  const esx = await startFaultProxy({ target: `https://${sim.host}`, onExpireSession: () => sim.expireSessions() });
+  const glanceProxy = glance ? await startFaultProxy({ target: glance.url }) : undefined;
+  const session = VimSession.for({ host: sim.host, username: sim.username, password: sim.password, thumbprint: sim.thumbprintSha256 });
+  const plugins: EsxPlugin[] = [];
+  const config: Record<string, string> = { "esx:host": esx.url, "esx:username": sim.username, "esx:password": sim.password };
+  if (glanceProxy) config["esx:glanceUrl"] = glanceProxy.url;
+  const ctx = () => hostContext(session);
+  return {
+    sim,
+    esx,
+    glance,
+    glanceProxy,
+    session,
+    ctx,
+    async plugin() {
+      const p = await startEsxPlugin(config);
+      plugins.push(p);
+      return p;
+    },
+    async vms() {
+      return listVms(await ctx());
+    },
+    async portGroups() {
+      return (await readNetworkInfo(await ctx())).portGroups.map((p) => p.name).sort();
+    },
+    files(rel = "", ds = DS) {
+      const root = path.join(sim.datastores[ds], rel);
+      if (!fs.existsSync(root)) return [];
+      return (fs.readdirSync(root, { recursive: true }) as string[]).map(String).sort();
+    },
+    clearRules() {
+      esx.clearRules();
+      glanceProxy?.clearRules();
+    },
+    async stop() {
+      for (const p of plugins) await p.plugin.stop().catch(() => undefined);
+      await esx.stop();
+      await glanceProxy?.stop();
+      await session.logout();
+      await Promise.all([sim.stop(), glance?.stop()]);
+    },
+  };
+}
