@@ -12,6 +12,8 @@ func installGaps(model *simulator.Model) {
 	installNetworkSystem()
 	installDiskManager(model)
 	installHooks()
+	installSnapshots(model)
+	installFastWait()
 }
 
 // datastoreDirs maps each datastore's name to its local directory.

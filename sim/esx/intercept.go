@@ -46,6 +46,12 @@ func (ic *interceptor) serveSDK(w http.ResponseWriter, r *http.Request) {
 		ic.sdk.ServeHTTP(w, r)
 	}
 	method, err := simulator.UnmarshalBody(typeFunc, body)
+	if err == nil && method.This.Type == "PropertyCollector" && fastWait.handle(ic, w, r, method, func(to http.ResponseWriter) {
+		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		ic.sdk.ServeHTTP(to, r)
+	}) {
+		return // waitupdates.go
+	}
 	if err != nil || method.This.Type != "VirtualMachine" && method.This.Type != "Folder" {
 		pass()
 		return
