@@ -4,6 +4,8 @@
  * argument is present and never connects to it; `pulumi.log.*` inside the plugin connects only when
  * PULUMI_NODEJS_ENGINE is set (the real engine does not set it), otherwise it prints to stdout/stderr, which
  * the engine passes through to the user (pulumi/pulumi#18253). PluginClient records both.
+ * pulumi-esx's provider/log.ts does connect to this address itself and sends Log, as Go providers do: those
+ * calls arrive here with source "engine".
  */
 import { emptyproto, engproto, engrpc, grpc } from "./grpc";
 
