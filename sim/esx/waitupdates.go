@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -37,6 +38,7 @@ type fastWaiter struct {
 	byPC    map[string]*waitState
 	changed chan struct{}
 	self    types.ManagedObjectReference
+	off     bool
 }
 
 var fastWait = &fastWaiter{
@@ -47,7 +49,14 @@ var fastWait = &fastWaiter{
 
 var filterRefRe = regexp.MustCompile(`<returnval type="PropertyFilter">([^<]+)</returnval>`)
 
-func installFastWait() { simulator.Map.AddHandler(fastWait) }
+// installFastWait: ESXSIM_STOCK_WAIT=1 keeps the stock collector (for reference measurements).
+func installFastWait() {
+	if os.Getenv("ESXSIM_STOCK_WAIT") == "1" {
+		fastWait.off = true
+		return
+	}
+	simulator.Map.AddHandler(fastWait)
+}
 
 // Map handler: any change wakes every waiter (they re-collect and compare).
 func (f *fastWaiter) Reference() types.ManagedObjectReference           { return f.self }
@@ -69,6 +78,9 @@ func (f *fastWaiter) signal() <-chan struct{} {
 
 // handle answers CreateFilter (recording the spec) and WaitForUpdatesEx; false: not ours, pass it on.
 func (f *fastWaiter) handle(ic *interceptor, w http.ResponseWriter, r *http.Request, method *simulator.Method, pass func(http.ResponseWriter)) bool {
+	if f.off {
+		return false
+	}
 	switch req := method.Body.(type) {
 	case *types.CreateFilter:
 		if req.PartialUpdates {
