@@ -2,6 +2,8 @@
  * A real OpenStack Glance (Zed, Debian's python3-glance) for tests: sqlite database and file store in a temp
  * dir, no Keystone (every request is an unauthenticated admin), Images API v2, one process (workers = 0) in its
  * own process group, bound to 127.0.0.1 on a free port. Config: sim/glance/glance-api.conf.tmpl + paste ini.
+ * With the `keystone` option Glance runs behind Keystone instead: keystonemiddleware's auth_token validates every
+ * request's X-Auth-Token (paste pipeline sim/keystone/glance-api-paste-keystone.ini); see test/support/keystone-sim.ts.
  */
 import { ChildProcess, execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -34,6 +36,39 @@ export interface StartGlanceOptions {
   port?: number;
   /** How long to wait for GET /versions to answer. Default 60 s. */
   startTimeoutMs?: number;
+  /** Put Glance behind this Keystone (auth_token middleware with these service credentials). Default: no auth. */
+  keystone?: GlanceKeystoneAuth;
+}
+
+/** Service credentials Glance's auth_token middleware uses to validate tokens (Keystone v3 password auth). */
+export interface GlanceKeystoneAuth {
+  /** Identity endpoint, e.g. http://127.0.0.1:5000/v3. */
+  authUrl: string;
+  username: string;
+  password: string;
+  project: string;
+  userDomain?: string;
+  projectDomain?: string;
+}
+
+function keystoneAuthSection(k: GlanceKeystoneAuth): string {
+  const base = k.authUrl.replace(/\/v3\/?$/, "");
+  return [
+    "",
+    "[keystone_authtoken]",
+    `www_authenticate_uri = ${base}`,
+    `auth_url = ${base}`,
+    "auth_type = password",
+    `username = ${k.username}`,
+    `password = ${k.password}`,
+    `project_name = ${k.project}`,
+    `user_domain_name = ${k.userDomain ?? "Default"}`,
+    `project_domain_name = ${k.projectDomain ?? "Default"}`,
+    "# No token cache: a token Keystone revoked is refused at once.",
+    "token_cache_time = -1",
+    "service_token_roles_required = false",
+    "",
+  ].join("\n");
 }
 
 function glanceConfigDir(): string {
@@ -88,12 +123,14 @@ function versionsAnswer(url: string): Promise<boolean> {
   });
 }
 
-function writeConfig(confDir: string, dataDir: string, storeDir: string, port: number): string {
+function writeConfig(confDir: string, dataDir: string, storeDir: string, port: number, keystone?: GlanceKeystoneAuth): string {
   const values: Record<string, string> = {
     PORT: String(port),
     DATA_DIR: dataDir,
     STORE_DIR: storeDir,
-    PASTE_INI: path.join(confDir, "glance-api-paste.ini"),
+    PASTE_INI: keystone
+      ? path.join(confDir, "..", "keystone", "glance-api-paste-keystone.ini")
+      : path.join(confDir, "glance-api-paste.ini"),
   };
   const conf = fs
     .readFileSync(path.join(confDir, "glance-api.conf.tmpl"), "utf8")
@@ -102,7 +139,7 @@ function writeConfig(confDir: string, dataDir: string, storeDir: string, port: n
       return values[k];
     });
   const confFile = path.join(dataDir, "glance-api.conf");
-  fs.writeFileSync(confFile, conf);
+  fs.writeFileSync(confFile, keystone ? conf + keystoneAuthSection(keystone) : conf);
   return confFile;
 }
 
@@ -135,7 +172,7 @@ async function launch(dataDir: string, opts: StartGlanceOptions, cleanup: () => 
   const storeDir = path.join(dataDir, "store");
   for (const d of ["store", "cache", "staging", "tasks", "locks", "work"]) fs.mkdirSync(path.join(dataDir, d));
   const port = opts.port ?? (await freePort());
-  const confFile = writeConfig(glanceConfigDir(), dataDir, storeDir, port);
+  const confFile = writeConfig(glanceConfigDir(), dataDir, storeDir, port, opts.keystone);
   const logFile = path.join(dataDir, "glance-api.log");
   await dbSync(confFile, logFile);
 
