@@ -8,6 +8,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { warn } from "../log";
 import { VimTlsError } from "./faults";
 
 export interface TlsOptions {
@@ -26,12 +27,17 @@ export function validThumbprint(t: string): boolean {
   return /^[0-9A-F]{40}$/.test(n) || /^[0-9A-F]{64}$/.test(n);
 }
 
-let insecureWarned = false;
+/** Hosts already warned about esx:insecure in this process (one warning per host). */
+const insecureWarned = new Set<string>();
 
-export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string) => void = (m) => console.warn(m)): https.Agent {
+const RENEW =
+  "Renew the host's certificate (on the host: /sbin/generate-certificates, then restart hostd; or from vCenter), " +
+  "check the new thumbprint on the host (DCUI, or `openssl x509 -fingerprint -sha256` on the host) and set it as esx:thumbprint";
+
+export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string) => void = (m) => void warn(m)): https.Agent {
   const pin = opts.thumbprint ? normalizeThumbprint(opts.thumbprint) : undefined;
-  if (opts.insecure && !pin && !insecureWarned) {
-    insecureWarned = true;
+  if (opts.insecure && !pin && !insecureWarned.has(host)) {
+    insecureWarned.add(host);
     onWarn(`esx:insecure is set: the certificate of ESX host ${host} is not verified`);
   }
   const timeout = opts.connectTimeoutMs ?? 15000;
@@ -53,14 +59,19 @@ export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string
       const sha256 = (cert.fingerprint256 ?? "").toUpperCase();
       const sha1 = (cert.fingerprint ?? "").toUpperCase();
       let problem: string | undefined;
+      const expired = !!cert.valid_to && Date.parse(cert.valid_to) < Date.now();
       if (pin) {
         if (pin !== normalizeThumbprint(sha256) && pin !== normalizeThumbprint(sha1)) {
           problem =
             `the certificate of ESX host ${host} does not match esx:thumbprint: the host presented SHA-256 ${sha256} ` +
             `(SHA-1 ${sha1}). If the host's certificate was renewed, update esx:thumbprint after checking it on the host.`;
-        } else if (cert.valid_to && Date.parse(cert.valid_to) < Date.now()) {
-          problem = `the pinned certificate of ESX host ${host} expired on ${cert.valid_to} (SHA-256 ${sha256})`;
+        } else if (expired) {
+          problem = `the pinned certificate of ESX host ${host} expired on ${cert.valid_to} (SHA-256 ${sha256}). ${RENEW}.`;
         }
+      } else if (!opts.insecure && expired) {
+        problem =
+          `the certificate of ESX host ${host} expired on ${cert.valid_to}: it presented SHA-256 ${sha256}. ${RENEW} ` +
+          `(or set esx:insecure: true to skip verification).`;
       } else if (!opts.insecure && !socket.authorized) {
         problem =
           `the certificate of ESX host ${host} is not trusted (${socket.authorizationError}): it presented SHA-256 ` +
