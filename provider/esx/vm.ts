@@ -5,7 +5,8 @@
  */
 import { retrieveInventory, retrieveOne } from "../vim/property-collector";
 import { runTask } from "../vim/tasks";
-import { VimFault } from "../vim/faults";
+import { VimFault, VimTransportError } from "../vim/faults";
+import { confirmed } from "../vim/session";
 import { list, MoRef } from "../vim/xml";
 import { HostContext } from "./host";
 import { HostDevices, parseDevices } from "./devices";
@@ -105,16 +106,32 @@ export function reconfigVm(ctx: HostContext, ref: MoRef, spec: Record<string, un
   return runTask(ctx.session, "ReconfigVM_Task", ref, { spec });
 }
 
+/**
+ * A power task. When its answer is lost, the VM's power state tells whether it took effect; only when the host
+ * shows the state not reached is the task sent once more.
+ */
+async function powerTask(ctx: HostContext, op: string, ref: MoRef, reached: string): Promise<void> {
+  try {
+    await runTask(ctx.session, op, ref);
+  } catch (e) {
+    if (!(e instanceof VimTransportError)) throw e;
+    const now = await retrieveOne(ctx.session, ref, ["runtime.powerState"]).catch(() => undefined);
+    if (now?.["runtime.powerState"] === reached) return;
+    if (now?.["runtime.powerState"] === undefined) throw e;
+    await runTask(ctx.session, op, ref);
+  }
+}
+
 export function powerOn(ctx: HostContext, ref: MoRef): Promise<void> {
-  return runTask(ctx.session, "PowerOnVM_Task", ref);
+  return powerTask(ctx, "PowerOnVM_Task", ref, "poweredOn");
 }
 
 export function powerOff(ctx: HostContext, ref: MoRef): Promise<void> {
-  return runTask(ctx.session, "PowerOffVM_Task", ref);
+  return powerTask(ctx, "PowerOffVM_Task", ref, "poweredOff");
 }
 
 export function suspend(ctx: HostContext, ref: MoRef): Promise<void> {
-  return runTask(ctx.session, "SuspendVM_Task", ref);
+  return powerTask(ctx, "SuspendVM_Task", ref, "suspended");
 }
 
 export function reset(ctx: HostContext, ref: MoRef): Promise<void> {
@@ -152,14 +169,28 @@ export async function stopVm(ctx: HostContext, vm: { ref: MoRef; powerState: Pow
   }
 }
 
+/** Destroy_Task; when its answer is lost, a VM that no longer exists counts as destroyed. */
 export function destroyVm(ctx: HostContext, ref: MoRef): Promise<void> {
-  return runTask(ctx.session, "Destroy_Task", ref);
+  return confirmed(
+    () => runTask(ctx.session, "Destroy_Task", ref).then(() => true),
+    async () => ((await retrieveOne(ctx.session, ref, ["name"]))?.name === undefined ? true : undefined),
+  ).then(() => undefined);
+}
+
+/** Repeats `fn` once after a transport error: only for calls whose repetition cannot do harm (deletes, mkdir). */
+async function onceMore<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof VimTransportError)) throw e;
+    return fn();
+  }
 }
 
 /** Deletes a datastore file or directory ("[ds] dir"); a missing one is fine. */
 export async function deleteDatastorePath(ctx: HostContext, dsPath: string): Promise<void> {
   try {
-    await runTask(ctx.session, "DeleteDatastoreFile_Task", ctx.fileManager, { name: dsPath, datacenter: ctx.datacenter });
+    await onceMore(() => runTask(ctx.session, "DeleteDatastoreFile_Task", ctx.fileManager, { name: dsPath, datacenter: ctx.datacenter }));
   } catch (e) {
     if (e instanceof VimFault && e.is("FileNotFound", "NotFound")) return;
     throw e;
@@ -168,7 +199,7 @@ export async function deleteDatastorePath(ctx: HostContext, dsPath: string): Pro
 
 export async function makeDirectory(ctx: HostContext, dsPath: string): Promise<void> {
   try {
-    await ctx.session.call("MakeDirectory", ctx.fileManager, { name: dsPath, datacenter: ctx.datacenter, createParentDirectories: true });
+    await onceMore(() => ctx.session.call("MakeDirectory", ctx.fileManager, { name: dsPath, datacenter: ctx.datacenter, createParentDirectories: true }));
   } catch (e) {
     if (e instanceof VimFault && e.is("FileAlreadyExists")) return;
     throw e;

@@ -22,6 +22,7 @@ import { addNicSpec, controllerSpec, rootDiskSpec, AdapterType } from "../esx/de
 import { copyDisk, createVm, deleteDatastorePath, deleteDisk, destroyVm, extendDisk, listVms, makeDirectory, powerOn, readVm, reconfigVm, stopVm, suspend, vmRef, VmState } from "../esx/vm";
 import { checkCidr, normaliseCidr, validateInstanceAddress } from "../net/addressing";
 import { retrieveOne } from "../vim/property-collector";
+import { confirmed } from "../vim/session";
 import { jsonClean, UNSAFE_CHARS } from "./common";
 import { ESX_INSTANCE_REPLACE, EsxInstanceInputs, esxInstanceInputs, normaliseAdapter, STATIC_MAC, VM_NAME } from "./esx-instance.schema";
 import { converge, desiredDiskBytes, effectiveGuestId, GiB } from "./esx-instance-converge";
@@ -209,8 +210,13 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
       deviceChange,
       extraConfig: Object.entries(extra).map(([key, value]) => ({ key, value })),
     };
+    // CreateVM is not repeated when its answer is lost: the VM this create made is found by name and marker.
+    const made = async () => {
+      const vm = inp.resourceUrn ? (await listVms(ctx)).find((v) => v.name === name && v.extraConfig[MARKER_KEY] === inp.resourceUrn) : undefined;
+      return vm?.ref;
+    };
     try {
-      ref = await createVm(ctx, config);
+      ref = await confirmed(() => createVm(ctx, config), made);
     } catch (e) {
       if (e instanceof VimFault && e.is("FileAlreadyExists", "DuplicateName", "AlreadyExists")) throw new NameTaken(e);
       if (!(e instanceof VimFault && e.is("FileNotFound", "CannotCreateFile")) || full) throw e;
@@ -218,7 +224,7 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
       await makeDirectory(ctx, dir);
       madeDir = true;
       try {
-        ref = await createVm(ctx, config);
+        ref = await confirmed(() => createVm(ctx, config), made);
       } catch (e2) {
         if (e2 instanceof VimFault && e2.is("FileNotFound")) throw new Error(`image.datastorePath: the base disk ${inp.image.datastorePath} was not found on the host (${e2.hostMessage || e2.faultName})`);
         throw e2;
@@ -372,7 +378,11 @@ export async function remove(id: string, props: Record<string, any>) {
     // Destroy_Task has no disk chain to delete; the delta files go with the VM's folder.
     const linked = vm.devices.disks.filter((d) => d.parentFileName);
     if (linked.length) {
-      await reconfigVm(ctx, vm.ref, { deviceChange: linked.map((d) => ({ operation: "remove", device: { _type: "VirtualDisk", key: d.key, controllerKey: Number(d.raw.controllerKey), unitNumber: Number(d.raw.unitNumber), capacityInKB: Math.ceil(d.capacityBytes / 1024) } })) });
+      const detach = { deviceChange: linked.map((d) => ({ operation: "remove", device: { _type: "VirtualDisk", key: d.key, controllerKey: Number(d.raw.controllerKey), unitNumber: Number(d.raw.unitNumber), capacityInKB: Math.ceil(d.capacityBytes / 1024) } })) };
+      await confirmed(
+        () => reconfigVm(ctx, vm.ref, detach).then(() => true),
+        async () => ((await readVm(ctx, vm.ref))?.devices.disks.some((d) => d.parentFileName) === false ? true : undefined),
+      );
     }
     await destroyVm(ctx, vm.ref);
     releaseAddresses(nicAddresses(props));
