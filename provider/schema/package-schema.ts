@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { resourceSpecs, ResourceSpec } from "./resources";
+import { SECRET_OUTPUTS } from "./secrets";
 
 type Json = Record<string, any>;
 
@@ -67,6 +68,10 @@ function resourceSchema(spec: ResourceSpec, types: Json): Json {
   for (const [k, v] of Object.entries<Json>(output.properties ?? {})) {
     if (spec.hiddenInputs?.includes(k)) continue;
     properties[k] = property(v, spec.name, [k], types);
+  }
+  for (const k of SECRET_OUTPUTS[spec.name] ?? []) {
+    if (properties[k]) properties[k].secret = true;
+    if (inputProperties[k]) inputProperties[k].secret = true;
   }
   return {
     description: spec.description,
