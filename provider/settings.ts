@@ -4,15 +4,39 @@
  *   esx:host, esx:username (default root), esx:password (secret), esx:thumbprint, esx:insecure,
  *   esx:hosts (JSON object: alias -> {host, username?, password?, thumbprint?, insecure?}) for several hosts,
  *   esx:glanceUrl, esx:glanceToken (secret), esx:maxConcurrentOperations (per host, default 16).
+ *   esx:glanceTimeoutMs: connect/idle timeout of Glance requests and data transfers in ms (default 30000; the
+ *     environment variable PULUMI_ESX_GLANCE_TIMEOUT_MS is the fallback when the key is not set).
+ * Glance behind Keystone (v3), instead of a static esx:glanceToken:
+ *   esx:keystoneUrl (identity endpoint, e.g. http://keystone:5000/v3),
+ *   password auth: esx:keystoneUsername, esx:keystonePassword (secret), esx:keystoneUserDomain (default "Default"),
+ *     esx:keystoneProject, esx:keystoneProjectDomain (default "Default");
+ *   or application-credential auth: esx:keystoneApplicationCredentialId,
+ *     esx:keystoneApplicationCredentialSecret (secret);
+ *   esx:keystoneRegion (optional): region of the Glance endpoint in the catalog.
+ *   Without esx:glanceUrl, Glance is the public "image" endpoint of the token's service catalog. Tokens are cached
+ *   per plugin process, refreshed before expiry and once when Glance answers 401. With esx:keystoneUrl set,
+ *   esx:glanceToken is ignored.
  */
+import type { KeystoneSettings } from "./glance/keystone";
 import { HostConnection } from "./vim/config";
 
 export interface ProviderSettings {
   hosts: Record<string, HostConnection>;
   /** The alias used when a resource names no host ("default" for esx:host). */
   defaultHost?: string;
-  glance?: { url: string; token?: string };
+  /** Set when esx:glanceUrl or esx:keystoneUrl is. */
+  glance?: GlanceSettings;
+  /** esx:glanceTimeoutMs (or env PULUMI_ESX_GLANCE_TIMEOUT_MS); undefined: the client's default. */
+  glanceTimeoutMs?: number;
   maxConcurrentOperations: number;
+}
+
+export interface GlanceSettings {
+  /** esx:glanceUrl; when unset, the Keystone catalog's image endpoint. */
+  url?: string;
+  /** esx:glanceToken (static; unused with Keystone). */
+  token?: string;
+  keystone?: KeystoneSettings;
 }
 
 export const DEFAULT_HOST_ALIAS = "default";
@@ -54,13 +78,44 @@ export function settingsFromConfig(get: ConfigGetter): ProviderSettings {
       };
     }
   }
-  const glanceUrl = get("esx:glanceUrl");
   return {
     hosts,
     defaultHost: hosts[DEFAULT_HOST_ALIAS] ? DEFAULT_HOST_ALIAS : Object.keys(hosts).length === 1 ? Object.keys(hosts)[0] : undefined,
-    glance: glanceUrl ? { url: glanceUrl, token: get("esx:glanceToken") || undefined } : undefined,
+    glance: glanceSettings(get),
+    glanceTimeoutMs: glanceTimeout(get),
     maxConcurrentOperations: Number(get("esx:maxConcurrentOperations") ?? 16) || 16,
   };
+}
+
+function glanceSettings(get: ConfigGetter): GlanceSettings | undefined {
+  const url = get("esx:glanceUrl") || undefined;
+  const keystoneUrl = get("esx:keystoneUrl") || undefined;
+  if (!url && !keystoneUrl) return undefined;
+  const keystone: KeystoneSettings | undefined = keystoneUrl
+    ? {
+        url: keystoneUrl,
+        username: get("esx:keystoneUsername") || undefined,
+        password: get("esx:keystonePassword") || undefined,
+        userDomain: get("esx:keystoneUserDomain") || "Default",
+        project: get("esx:keystoneProject") || undefined,
+        projectDomain: get("esx:keystoneProjectDomain") || "Default",
+        applicationCredentialId: get("esx:keystoneApplicationCredentialId") || undefined,
+        applicationCredentialSecret: get("esx:keystoneApplicationCredentialSecret") || undefined,
+        region: get("esx:keystoneRegion") || undefined,
+      }
+    : undefined;
+  return { url, token: keystone ? undefined : get("esx:glanceToken") || undefined, keystone };
+}
+
+function glanceTimeout(get: ConfigGetter): number | undefined {
+  const fromConfig = get("esx:glanceTimeoutMs");
+  const raw = fromConfig || process.env.PULUMI_ESX_GLANCE_TIMEOUT_MS;
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new Error(`${fromConfig ? "esx:glanceTimeoutMs" : "PULUMI_ESX_GLANCE_TIMEOUT_MS"} must be a positive number of milliseconds, not "${raw}"`);
+  }
+  return n;
 }
 
 export function hostConnection(settings: ProviderSettings, alias: string | null | undefined): { alias: string; conn: HostConnection } {

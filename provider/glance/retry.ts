@@ -6,11 +6,15 @@ const TRANSPORT_CODES = new Set([
   "EAI_AGAIN", "ENOTFOUND", "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
-/** Transport failures and 503 Service Unavailable are worth another try; everything else is final. */
+/**
+ * Transport failures and 503 Service Unavailable are worth another try; everything else is final. Applies to
+ * GlanceError and KeystoneError (keystone.ts; matched by name, it imports this module).
+ */
 export function isRetryable(e: unknown): boolean {
-  if (!(e instanceof GlanceError)) return false;
-  if (e.status !== undefined) return e.status === 503;
-  return e.code !== undefined && TRANSPORT_CODES.has(e.code);
+  if (!(e instanceof GlanceError) && !(e instanceof Error && e.name === "KeystoneError")) return false;
+  const { status, code } = e as { status?: number; code?: string };
+  if (status !== undefined) return status === 503;
+  return code !== undefined && TRANSPORT_CODES.has(code);
 }
 
 export interface RetryPolicy {

@@ -17,6 +17,7 @@ import { deleteVirtualDisk, vmsUsingParentDisk } from "../esx/disk";
 import { HostContext } from "../esx/host";
 import { readSmallFile, statFile } from "../esx/transfer";
 import { GlanceClient } from "../glance/client";
+import { glanceClientFromSettings } from "../glance/connect";
 import { parseDescriptor } from "../vmdk";
 import { changedFields, jsonClean } from "./common";
 import { ESX_IMAGE_REPLACE, EsxImageInputs, EsxImageOutputs, esxImageInputs } from "./esx-image.schema";
@@ -48,11 +49,8 @@ function parse(news: Record<string, any>): EsxImageInputs {
 }
 
 function glanceClient(): GlanceClient {
-  const g = currentSettings().glance;
-  if (!g) throw new Error("no Glance endpoint configured: set esx:glanceUrl (and esx:glanceToken as a secret) in the stack config");
-  // Idle/connect timeout of Glance transfers (a stalled or cut-short download fails after it); default 30 s.
-  const t = Number(process.env.PULUMI_ESX_GLANCE_TIMEOUT_MS);
-  return new GlanceClient({ url: g.url, token: g.token, ...(Number.isFinite(t) && t > 0 ? { timeoutMs: t } : {}) });
+  // esx:glanceUrl + esx:glanceToken, or Keystone (esx:keystone*); timeout from esx:glanceTimeoutMs (provider/settings.ts).
+  return glanceClientFromSettings(currentSettings());
 }
 
 /** Where a copy lives in its datastore. */
