@@ -110,3 +110,14 @@ export function markdownTable(rows: Row[]): string {
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.section} ${r.figure}: ${r.note}`);
   return lines.join("\n") + (notes.length ? `\n\nNotes:\n${notes.join("\n")}\n` : "\n");
 }
+
+/** CPU time (user + system) a process has used so far, ms (from /proc/<pid>/stat; 0 when it is gone). */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}

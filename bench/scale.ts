@@ -7,7 +7,7 @@
 import { startEsxSim } from "../test/support/esx-sim";
 import { simConfig, startEsxPlugin } from "../test/support/esx-plugin";
 import { baseDisk, benchSession, createInstance, deleteInstance, guestNetwork, hostDelays, instanceInputs, Made } from "./fixtures";
-import { BenchOptions, Cleanup, fmt, GiB, median, Row, timed } from "./lib";
+import { BenchOptions, Cleanup, cpuMs, fmt, GiB, median, Row, timed } from "./lib";
 
 export async function scaleSection(opts: BenchOptions): Promise<Row[]> {
   const { quick, log } = opts;
@@ -32,15 +32,19 @@ export async function scaleSection(opts: BenchOptions): Promise<Row[]> {
     const counts = quick ? [1, 5, 10] : [1, 10, 50, 100];
     const wall: Record<number, number> = {};
     const deletes: Record<number, number> = {};
+    const cpu: Record<number, { plugin: number; sim: number; bench: number }> = {};
     for (const n of counts) {
       const inputs = Array.from({ length: n }, (_, i) => instanceInputs(p, `s${n}-${i}`, small, lan, i));
+      const cpu0 = { plugin: cpuMs(p.plugin.pid), sim: cpuMs(sim.pid), bench: process.cpuUsage() };
       const { ms, value: made } = await timed(() => Promise.all(inputs.map((inp) => createInstance(p, inp))));
       wall[n] = ms;
+      const bu = process.cpuUsage(cpu0.bench);
+      cpu[n] = { plugin: cpuMs(p.plugin.pid) - cpu0.plugin, sim: cpuMs(sim.pid) - cpu0.sim, bench: (bu.user + bu.system) / 1000 };
       const running = made.filter((m: Made) => m.outs.powerState === "on").length;
       if (running !== n) throw new Error(`${n} instances: only ${running} are powered on`);
       const del = await timed(() => Promise.all(made.map((m) => deleteInstance(p, m))));
       deletes[n] = del.ms;
-      log(`scale ${n}: create ${fmt.ms(ms)}, delete ${fmt.ms(del.ms)}`);
+      log(`scale ${n}: create ${fmt.ms(ms)} (CPU ms: plugin ${cpu[n].plugin}, esxsim ${cpu[n].sim}, bench ${Math.round(cpu[n].bench)}), delete ${fmt.ms(del.ms)}`);
     }
     const one = wall[1];
     for (const n of counts.slice(1)) {
@@ -54,7 +58,7 @@ export async function scaleSection(opts: BenchOptions): Promise<Row[]> {
         ratio: fmt.x(ratio),
         bar: barred ? "<= 2.00" : "- (informational)",
         met: barred ? ratio <= 2 : null,
-        data: { n, ms: wall[n], oneMs: one, deleteMs: deletes[n] },
+        data: { n, ms: wall[n], oneMs: one, deleteMs: deletes[n], cpuMs: cpu[n] },
       });
     }
     rows[0].note = `host delays (ms): ${Object.entries(delays).map(([k, v]) => `${k} ${v}`).join(", ")}; no per-host operation limit is applied by the provider (esx:maxConcurrentOperations is read but not enforced); SOAP sockets per host: 32`;
