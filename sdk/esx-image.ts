@@ -1,6 +1,37 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { captureSource } from "../provider/resources/esx-image.schema";
 import { providerShim } from "./shim";
-import type { EsxImageArgs } from "./types";
+import type { EsxImageArgs, Inputs } from "./types";
+
+type CaptureArg = Inputs<z.input<typeof captureSource>>;
+
+/** An EsxInstance resource (or anything with its outputs) to capture: its vmId, name, vmxPath and host. */
+export interface EsxInstanceLike {
+  vmId: pulumi.Output<string>;
+  name: pulumi.Output<string>;
+  vmxPath?: pulumi.Output<string | null | undefined>;
+  host?: pulumi.Output<string | null | undefined>;
+}
+
+/** EsxImage arguments; captureFrom also takes the EsxInstance itself. */
+export type EsxImageResourceArgs = Omit<EsxImageArgs, "captureFrom"> & {
+  /** The VM to capture into a new Glance image: the EsxInstance itself, or a plain {vmId, name?, vmxPath?, host?}. */
+  captureFrom?: EsxInstanceLike | pulumi.Input<CaptureArg>;
+};
+
+/** The captureFrom input: an EsxInstance's outputs mapped into the plain object check() validates. */
+export function captureInput(vm: EsxInstanceLike | pulumi.Input<CaptureArg>): pulumi.Input<CaptureArg> {
+  const v = vm as any;
+  if (!(v && typeof v === "object" && pulumi.Output.isInstance(v.vmId))) return vm as pulumi.Input<CaptureArg>;
+  const r = vm as EsxInstanceLike;
+  return pulumi.all([r.vmId, r.name, r.vmxPath, r.host]).apply(([vmId, name, vmxPath, host]) => ({
+    vmId,
+    name,
+    vmxPath: vmxPath ?? undefined,
+    host: host ?? undefined,
+  })) as pulumi.Input<CaptureArg>;
+}
 
 /**
  * A Glance image as a base disk on an ESX datastore, at `[datastore] <folder>/<glanceImageId>/<glanceImageId>.vmdk`,
@@ -9,6 +40,12 @@ import type { EsxImageArgs } from "./types";
  * way (qcow2 and other formats are refused with the command that converts them). EsxImage resources naming the
  * same image, datastore and folder share one copy; the last one deleted removes it. Every input change replaces
  * the resource; delete refuses while VMs use the disk as a linked-clone parent.
+ *
+ * With `captureFrom: vm` (an EsxInstance) and `glance: { name }` instead of glanceImageId, it captures the VM's
+ * root disk into a new Glance image (a snapshot, a consolidated temporary copy, a streamOptimized VMDK upload;
+ * snapshot and copy are removed, also on failure). The result is only that Glance image (`glanceImageId`):
+ * nothing stays on the datastore and `datastorePath`/`diskType` are null; to clone VMs from it, place it with a
+ * second EsxImage (`glanceImageId: golden.glanceImageId`). Delete removes the Glance image.
  */
 export class EsxImage extends pulumi.dynamic.Resource {
   /** Alias of the configured ESX host. */
@@ -21,7 +58,7 @@ export class EsxImage extends pulumi.dynamic.Resource {
   public readonly folder!: pulumi.Output<string>;
   /** thin | thick | eagerZeroedThick, as written into the descriptor. */
   public readonly diskType!: pulumi.Output<"thin" | "thick" | "eagerZeroedThick">;
-  /** The base disk, e.g. "[datastore1] images/<id>/<id>.vmdk": the parent of linked clones. */
+  /** The base disk, e.g. "[datastore1] images/<id>/<id>.vmdk": the parent of linked clones (null for a capture). */
   public readonly datastorePath!: pulumi.Output<string>;
   /** Disk size in bytes (a multiple of 512). */
   public readonly capacityBytes!: pulumi.Output<number>;
@@ -37,10 +74,14 @@ export class EsxImage extends pulumi.dynamic.Resource {
   public readonly checksum!: pulumi.Output<string>;
   /** Size of the Glance image data in bytes. */
   public readonly sizeBytes!: pulumi.Output<number | null>;
-  /** True when this resource imported the data; false when it adopted a copy another resource made. */
+  /** True when this resource imported the data; false when it adopted a copy another resource made (or captured). */
   public readonly imported!: pulumi.Output<boolean>;
+  /** The captured VM (null for an import). */
+  public readonly captureFrom!: pulumi.Output<{ vmId: string; name: string | null; vmxPath: string | null; host: string | null } | null>;
+  /** Name, visibility and extra properties of the captured Glance image (null for an import). */
+  public readonly glance!: pulumi.Output<{ name: string; visibility: string; properties: Record<string, string> | null } | null>;
 
-  constructor(name: string, args: EsxImageArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: EsxImageResourceArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       providerShim("EsxImage"),
       name,
@@ -58,7 +99,10 @@ export class EsxImage extends pulumi.dynamic.Resource {
         checksum: undefined,
         sizeBytes: undefined,
         imported: undefined,
+        glanceImageId: undefined,
+        glance: undefined,
         ...args,
+        captureFrom: args.captureFrom === undefined ? undefined : captureInput(args.captureFrom),
       },
       opts,
       "esx",

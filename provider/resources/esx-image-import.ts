@@ -92,7 +92,7 @@ const MB = 1e6;
 const MiB = 1024 * 1024;
 
 /** Passes the flat stream through, logging percentage and rate every 10% or 5 s, whichever comes first. */
-function withProgress(src: Readable, total: number, log: (m: string) => void): Readable {
+export function withProgress(src: Readable, total: number, log: (m: string) => void): Readable {
   async function* run(): AsyncGenerator<Buffer> {
     const started = Date.now();
     let done = 0;

@@ -7,6 +7,9 @@
  * the finished copy another resource made (or wait for its import). Read: the descriptor and the -flat extent
  * with the recorded size. Every input change replaces. Delete: drop this reference; the last one removes the
  * disk and its folder, unless VMs still use the disk as a linked-clone parent (then refuse, naming them).
+ *
+ * With captureFrom instead of glanceImageId the resource captures a VM into a new Glance image
+ * (esx-image-capture.ts); its id is that Glance image's id.
  */
 import * as crypto from "node:crypto";
 import { checkWithSchema } from "../dynamic/check";
@@ -20,7 +23,8 @@ import { GlanceClient } from "../glance/client";
 import { glanceClientFromSettings } from "../glance/connect";
 import { parseDescriptor } from "../vmdk";
 import { changedFields, jsonClean } from "./common";
-import { ESX_IMAGE_REPLACE, EsxImageInputs, EsxImageOutputs, esxImageInputs } from "./esx-image.schema";
+import { ESX_IMAGE_REPLACE, EsxImageInputs, EsxImageOutputs, esxImageInputs, esxImageRules } from "./esx-image.schema";
+import { createCapture, normalCapture, normalGlance, readCapture, removeCapture } from "./esx-image-capture";
 import { importImage, ImportedImage } from "./esx-image-import";
 import { addRef, refIds, removeRef, withDatastoreLock } from "./esx-image-lock";
 import { adapterTypeOf, AdapterType, diskTypeOf, DiskType, guestIdOf, nicTypeOf } from "./esx-image-props";
@@ -29,14 +33,24 @@ import { operationLogger } from "../log";
 const KIND = "EsxImage";
 
 export function check(_olds: Record<string, any>, news: Record<string, any>) {
-  return checkWithSchema(esxImageInputs, news);
+  return checkWithSchema(esxImageInputs, news, esxImageRules);
 }
 
 /** Inputs whose absence means "whatever was chosen at create" (a default resolved then). */
 const RESOLVED_DEFAULTS = new Set(["datastore", "diskType"]);
 
+function normalise(f: string, v: any): any {
+  if (f === "folder") return v ?? "images";
+  if (f === "captureFrom") return normalCapture(v);
+  if (f === "glance") return normalGlance(v);
+  return v;
+}
+
 export function diff(_id: string, olds: Record<string, any>, news: Record<string, any>) {
-  const changed = changedFields(olds, news, ESX_IMAGE_REPLACE, (f, v) => (f === "folder" ? (v ?? "images") : v)).filter(
+  // A capture's glanceImageId is an output (the image it made), not an input to compare.
+  const capture = !!(olds.captureFrom || news.captureFrom);
+  const fields = ESX_IMAGE_REPLACE.filter((f) => !(capture && f === "glanceImageId" && (news.glanceImageId === undefined || news.glanceImageId === null)));
+  const changed = changedFields(olds, news, fields, normalise).filter(
     (f) => !(RESOLVED_DEFAULTS.has(f) && (news[f] === undefined || news[f] === null)),
   );
   return { changes: changed.length > 0, replaces: changed, deleteBeforeReplace: false };
@@ -48,7 +62,7 @@ function parse(news: Record<string, any>): EsxImageInputs {
   return r.value;
 }
 
-function glanceClient(): GlanceClient {
+export function glanceClient(): GlanceClient {
   // esx:glanceUrl + esx:glanceToken, or Keystone (esx:keystone*); timeout from esx:glanceTimeoutMs (provider/settings.ts).
   return glanceClientFromSettings(currentSettings());
 }
@@ -88,7 +102,7 @@ async function readFinished(ctx: HostContext, ds: string, folder: string, id: st
   };
 }
 
-function outputs(inp: EsxImageInputs, ds: string, info: ImportedImage, props: Record<string, string>, imported: boolean): EsxImageOutputs {
+function outputs(inp: EsxImageInputs & { glanceImageId: string }, ds: string, info: ImportedImage, props: Record<string, string>, imported: boolean): EsxImageOutputs {
   const loc = imageLocation(inp.folder, inp.glanceImageId);
   return jsonClean({
     host: inp.host ?? null,
@@ -105,11 +119,15 @@ function outputs(inp: EsxImageInputs, ds: string, info: ImportedImage, props: Re
     checksum: info.checksum,
     sizeBytes: info.sizeBytes,
     imported,
+    captureFrom: null,
+    glance: null,
   });
 }
 
 export async function create(news: Record<string, any>) {
-  const inp = parse(news);
+  const parsed = parse(news);
+  if (parsed.captureFrom) return createCapture(parsed, glanceClient());
+  const inp = { ...parsed, glanceImageId: parsed.glanceImageId! };
   const h = host(inp.host);
   const log = operationLogger(`${KIND} ${inp.glanceImageId}`);
   try {
@@ -158,6 +176,7 @@ export async function create(news: Record<string, any>) {
 }
 
 export async function read(id: string, props: Record<string, any>) {
+  if (props.captureFrom) return readCapture(id, props, glanceClient());
   const h = host(props.host);
   try {
     const ctx = await h.ctx();
@@ -176,6 +195,7 @@ export async function update(_id: string, _olds: Record<string, any>, _news: Rec
 }
 
 export async function remove(id: string, props: Record<string, any>) {
+  if (props.captureFrom) return removeCapture(id, props, glanceClient());
   const h = host(props.host);
   const log = operationLogger(`${KIND} ${props.glanceImageId}`);
   try {
