@@ -170,7 +170,8 @@ export async function effectProblems(state: Record<string, { type: string; outpu
       const pg = (await snap(simOf(st, o.host))).portGroups.find((g) => g.name === o.portGroup);
       if (!pg) problems.push(`${urn}: port group ${o.portGroup} missing`);
       else if (pg.vlanId !== o.vlanId) problems.push(`${urn}: port group ${o.portGroup} has VLAN ${pg.vlanId}, state says ${o.vlanId}`);
-    } else if (kind === "EsxImage") {
+    } else if (kind === "EsxImage" && o.datastorePath) {
+      // (a capture, captureFrom, has no datastorePath: its result is a Glance image, nothing on the host)
       const sim = simOf(st, o.host);
       const desc = datastoreFile(sim, o.datastorePath);
       if (!fs.existsSync(desc)) problems.push(`${urn}: image descriptor ${o.datastorePath} missing`);
