@@ -213,7 +213,9 @@ test("both teams adopt a port group that does not exist yet, at once: one create
   const ips: string[] = [];
   for (const t of [a, b]) {
     const vm = (await readVm(ctx, { type: "VirtualMachine", value: t.vm.id }))!;
-    ips.push(decodeMachineId(vm.extraConfig["machine.id"]).nics[0].ip);
+    const ip = decodeMachineId(vm.extraConfig["machine.id"]).nics[0].ip;
+    ips.push(ip);
+    expect(t.vm.outs.networks[0].ip).toBe(ip); // the outputs say what the guest is given
   }
   expect(ips.map((ip) => ip.startsWith("10.60.0."))).toEqual([true, true]);
 
@@ -238,4 +240,5 @@ test("both teams adopt a port group that does not exist yet, at once: one create
   expect(listDir("images")).toEqual([]);
   expect(await hostVmNames()).toEqual(vmsBefore);
   expect(ips[0]).not.toBe(ips[1]);
+  expect([...ips].sort()).toEqual(["10.60.0.50", "10.60.0.51"]);
 }, 240_000);

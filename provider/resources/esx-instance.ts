@@ -18,10 +18,12 @@ import { checkWithSchema, CheckFailure } from "../dynamic/check";
 import { describe } from "../dynamic/errors";
 import { host, HostHandle } from "../dynamic/runtime";
 import { HostContext } from "../esx/host";
-import { addNicSpec, controllerSpec, rootDiskSpec, AdapterType } from "../esx/devices";
+import { addNicSpec, controllerSpec, rootDiskSpec, AdapterType, HostNic } from "../esx/devices";
 import { copyDisk, createVm, deleteDatastorePath, deleteDisk, destroyVm, extendDisk, listVms, makeDirectory, powerOn, readVm, reconfigVm, stopVm, suspend, vmRef, VmState } from "../esx/vm";
 import { checkCidr, normaliseCidr, validateInstanceAddress } from "../net/addressing";
 import { retrieveOne } from "../vim/property-collector";
+import { MoRef } from "../vim/xml";
+import { decodeMachineId } from "../guest/machine-id";
 import { confirmed } from "../vim/session";
 import { jsonClean, UNSAFE_CHARS } from "./common";
 import { ESX_INSTANCE_REPLACE, EsxInstanceInputs, esxInstanceInputs, normaliseAdapter, STATIC_MAC, VM_NAME } from "./esx-instance.schema";
@@ -169,6 +171,37 @@ class NameTaken extends Error {
   }
 }
 
+/** Creation order of two VMs by their managed object ids (ESX numbers them increasingly: "12", "vm-12"). */
+function olderThan(a: string, b: string): boolean {
+  const n = (s: string) => Number(s.replace(/\D/g, ""));
+  return n(a) !== n(b) ? n(a) < n(b) : a < b;
+}
+
+/**
+ * Another plugin process (another stack) may have allocated the same "auto" address at the same time: in-process
+ * reservations do not reach it. After CreateVM, before power-on, the VMs on the host are listed; an address this VM
+ * shares with an older VM is given up (the younger VM moves), allocated anew and written to the guest data.
+ */
+async function settleAllocations(ctx: HostContext, inp: EsxInstanceInputs, name: string, ref: MoRef, nics: ResolvedNic[]): Promise<ResolvedNic[]> {
+  for (let round = 0; nics.some((n) => n.input.ip === "auto") && round < 10; round++) {
+    const vms = await listVms(ctx);
+    const older = new Set<string>();
+    for (const v of vms) {
+      if (v.ref.value === ref.value || !olderThan(v.ref.value, ref.value)) continue;
+      for (const n of decodeMachineId(v.extraConfig["machine.id"] ?? "").nics) older.add(n.ip);
+    }
+    const clash = nics.filter((n) => n.input.ip === "auto" && n.ip && older.has(n.ip));
+    if (!clash.length) return nics;
+    releaseAddresses(nics.map((n) => ({ ip: n.input.ip === "auto" ? n.ip : null, cidr: n.input.network.cidr })));
+    const keep = new Map(nics.filter((n) => n.ip && !clash.includes(n)).map((n) => [n.mac, n.ip!] as [string, string]));
+    const current = nics.map((n) => ({ mac: n.mac }) as HostNic);
+    nics = resolveNics(inp, name, usedAddresses(vms, ref.value), current, keep);
+    const extra = guestConfig(name, nics, inp.userData, inp.resourceUrn);
+    await reconfigVm(ctx, ref, { extraConfig: Object.entries(extra).map(([key, value]) => ({ key, value })) });
+  }
+  return nics;
+}
+
 async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string, used: Set<string>): Promise<{ vm: VmState; nics: ResolvedNic[] }> {
   const ds = inp.image.datastore;
   const dir = `[${ds}] ${name}`;
@@ -176,7 +209,7 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
   const adapter = effectiveAdapter(inp);
   const capacity = desiredDiskBytes(inp);
   const full = inp.cloneMode === "full";
-  const nics = resolveNics(inp, name, used);
+  let nics = resolveNics(inp, name, used);
   let madeDir = full;
   let ref;
   try {
@@ -237,6 +270,7 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
     throw e;
   }
   try {
+    nics = await settleAllocations(ctx, inp, name, ref, nics);
     if (inp.powerState !== "off") await powerOn(ctx, ref);
     if (inp.powerState === "suspended") await suspend(ctx, ref);
   } catch (e) {
