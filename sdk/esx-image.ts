@@ -2,17 +2,18 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { captureSource } from "../provider/resources/esx-image.schema";
 import { providerShim } from "./shim";
+import { EsxImageOutputs } from "./args.generated";
 import type { EsxImageArgs, Inputs } from "./types";
 
 type CaptureArg = Inputs<z.input<typeof captureSource>>;
 
 /** An EsxInstance resource (or anything with its outputs) to capture: its vmId, name, vmxPath and host. */
-export interface EsxInstanceLike {
+export type EsxInstanceLike = {
   vmId: pulumi.Output<string>;
   name: pulumi.Output<string>;
   vmxPath?: pulumi.Output<string | null | undefined>;
   host?: pulumi.Output<string | null | undefined>;
-}
+};
 
 /** EsxImage arguments; captureFrom also takes the EsxInstance itself. */
 export type EsxImageResourceArgs = Omit<EsxImageArgs, "captureFrom"> & {
@@ -47,40 +48,8 @@ export function captureInput(vm: EsxInstanceLike | pulumi.Input<CaptureArg>): pu
  * nothing stays on the datastore and `datastorePath`/`diskType` are null; to clone VMs from it, place it with a
  * second EsxImage (`glanceImageId: golden.glanceImageId`). Delete removes the Glance image.
  */
-export class EsxImage extends pulumi.dynamic.Resource {
-  /** Alias of the configured ESX host. */
-  public readonly host!: pulumi.Output<string | null>;
-  /** Glance v2 image id. */
-  public readonly glanceImageId!: pulumi.Output<string>;
-  /** Datastore holding the disk (the chosen default when none was given). */
-  public readonly datastore!: pulumi.Output<string>;
-  /** Folder on the datastore the image directory is in. */
-  public readonly folder!: pulumi.Output<string>;
-  /** thin | thick | eagerZeroedThick, as written into the descriptor. */
-  public readonly diskType!: pulumi.Output<"thin" | "thick" | "eagerZeroedThick">;
-  /** The base disk, e.g. "[datastore1] images/<id>/<id>.vmdk": the parent of linked clones (null for a capture). */
-  public readonly datastorePath!: pulumi.Output<string>;
-  /** Disk size in bytes (a multiple of 512). */
-  public readonly capacityBytes!: pulumi.Output<number>;
-  /** Format the Glance data was in: raw, flat, monolithicSparse or streamOptimized. */
-  public readonly sourceFormat!: pulumi.Output<string>;
-  /** Disk controller for instances: lsiLogic, busLogic, lsiLogicsas, paraVirtual or ide (from vmware_adaptertype). */
-  public readonly adapterType!: pulumi.Output<"lsiLogic" | "busLogic" | "lsiLogicsas" | "paraVirtual" | "ide">;
-  /** vSphere guest id for instances (from vmware_ostype; default otherGuest). */
-  public readonly guestId!: pulumi.Output<string>;
-  /** NIC model for instances: vmxnet3, vmxnet, e1000, e1000e or pcnet32 (from hw_vif_model; default vmxnet3). */
-  public readonly nicType!: pulumi.Output<"vmxnet3" | "vmxnet" | "e1000" | "e1000e" | "pcnet32">;
-  /** "<algo>:<hex>": the Glance checksum the data was verified against. */
-  public readonly checksum!: pulumi.Output<string>;
-  /** Size of the Glance image data in bytes. */
-  public readonly sizeBytes!: pulumi.Output<number | null>;
-  /** True when this resource imported the data; false when it adopted a copy another resource made (or captured). */
-  public readonly imported!: pulumi.Output<boolean>;
-  /** The captured VM (null for an import). */
-  public readonly captureFrom!: pulumi.Output<{ vmId: string; name: string | null; vmxPath: string | null; host: string | null } | null>;
-  /** Name, visibility and extra properties of the captured Glance image (null for an import). */
-  public readonly glance!: pulumi.Output<{ name: string; visibility: string; properties: Record<string, string> | null } | null>;
-
+export class EsxImage extends EsxImageOutputs {
+  // Outputs (with TSDoc from the zod schema) are declared by EsxImageOutputs in sdk/args.generated.ts.
   constructor(name: string, args: EsxImageResourceArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       providerShim("EsxImage"),
