@@ -2,7 +2,7 @@
  * Datastores of the host and their files through the FileManager: datastore paths ("[ds] dir/file"), the
  * default datastore, directories and deletes. File contents go over HTTP (see transfer.ts).
  */
-import { VimFault } from "../vim/faults";
+import { VimFault, VimTransportError } from "../vim/faults";
 import { runTask } from "../vim/tasks";
 import { DatastoreInfo, HostContext } from "./host";
 
@@ -32,9 +32,18 @@ export function pickDatastore(ctx: HostContext, name?: string | null): Datastore
 }
 
 /** MakeDirectory; true when created, false when it already existed. */
+/**
+ * MakeDirectory; true when created, false when it already existed. When the answer is lost (transport error) it
+ * is sent once more: a directory found then counts as already existing (so a lock whose answer was lost is
+ * not taken, only waited out as stale).
+ */
 export async function makeDirectory(ctx: HostContext, path: string, parents = false): Promise<boolean> {
+  const mk = () => ctx.session.call("MakeDirectory", ctx.fileManager, { name: path, datacenter: ctx.datacenter, createParentDirectories: parents });
   try {
-    await ctx.session.call("MakeDirectory", ctx.fileManager, { name: path, datacenter: ctx.datacenter, createParentDirectories: parents });
+    await mk().catch((e) => {
+      if (e instanceof VimTransportError) return mk();
+      throw e;
+    });
     return true;
   } catch (e) {
     if (e instanceof VimFault && e.is("FileAlreadyExists")) return false;
@@ -44,8 +53,13 @@ export async function makeDirectory(ctx: HostContext, path: string, parents = fa
 
 /** DeleteDatastoreFile_Task of a file or directory (recursively); a missing one is fine. */
 export async function deleteDatastoreFile(ctx: HostContext, path: string): Promise<void> {
+  const del = () => runTask(ctx.session, "DeleteDatastoreFile_Task", ctx.fileManager, { name: path, datacenter: ctx.datacenter });
   try {
-    await runTask(ctx.session, "DeleteDatastoreFile_Task", ctx.fileManager, { name: path, datacenter: ctx.datacenter });
+    // A delete whose answer was lost is sent once more (a file already gone is fine).
+    await del().catch((e) => {
+      if (e instanceof VimTransportError) return del();
+      throw e;
+    });
   } catch (e) {
     if (e instanceof VimFault && e.is("FileNotFound")) return;
     throw e;

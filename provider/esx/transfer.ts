@@ -26,16 +26,27 @@ export function folderUrl(ctx: HostContext, f: DsFile): string {
   return `${ctx.session.endpoint.baseUrl}/folder/${rel}?dcPath=${encodeURIComponent(ctx.datacenterName)}&dsName=${encodeURIComponent(f.datastore)}`;
 }
 
-async function options(ctx: HostContext, extra: Record<string, string> = {}) {
+function options(ctx: HostContext, cookie: string, extra: Record<string, string> = {}) {
   const agent = ctx.session.agent;
   return {
-    headers: { cookie: await ctx.session.cookieHeader(), "user-agent": "pulumi-esx", ...extra },
+    headers: { cookie, "user-agent": "pulumi-esx", ...extra },
     agent: { https: agent as any, http: agent as any },
     throwHttpErrors: false,
     retry: { limit: 0 },
     followRedirect: false,
     decompress: false,
   };
+}
+
+/**
+ * Sends a request with the session's cookie; an HTTP 401 (the session expired on the host) logs in again and
+ * sends it once more (only for requests that can be repeated: no streamed body).
+ */
+async function authed<R extends { statusCode: number }>(ctx: HostContext, send: (cookie: string) => Promise<R>): Promise<R> {
+  const cookie = await ctx.session.cookieHeader();
+  const res = await send(cookie);
+  if (res.statusCode !== 401) return res;
+  return send(await ctx.session.renewCookie(cookie));
 }
 
 function label(f: DsFile): string {
@@ -51,7 +62,7 @@ export interface FileStat {
 /** HEAD: size and age of a file, or undefined when it does not exist (404). */
 export async function statFile(ctx: HostContext, f: DsFile): Promise<FileStat | undefined> {
   const got: Got = await loadGot();
-  const res = await got.head(folderUrl(ctx, f), { ...(await options(ctx)), timeout: { request: 60_000 } });
+  const res = await authed(ctx, (cookie) => got.head(folderUrl(ctx, f), { ...options(ctx, cookie), timeout: { request: 60_000 } }));
   if (res.statusCode === 404) return undefined;
   if (res.statusCode !== 200) throw new DatastoreHttpError("HEAD", label(f), res.statusCode, "");
   const out: FileStat = { size: Number(res.headers["content-length"] ?? NaN) };
@@ -64,7 +75,7 @@ export async function statFile(ctx: HostContext, f: DsFile): Promise<FileStat | 
 /** GET of a small file as text, or undefined when it does not exist. */
 export async function readSmallFile(ctx: HostContext, f: DsFile, max = 1024 * 1024): Promise<string | undefined> {
   const got: Got = await loadGot();
-  const res: Response<string> = await got.get(folderUrl(ctx, f), { ...(await options(ctx)), responseType: "text", timeout: { request: 60_000 } });
+  const res: Response<string> = await authed(ctx, (cookie) => got.get(folderUrl(ctx, f), { ...options(ctx, cookie), responseType: "text", timeout: { request: 60_000 } }));
   if (res.statusCode === 404) return undefined;
   if (res.statusCode !== 200) throw new DatastoreHttpError("GET", label(f), res.statusCode, res.body);
   if (res.body.length > max) throw new Error(`${label(f)} is larger than ${max} bytes`);
@@ -75,12 +86,14 @@ export async function readSmallFile(ctx: HostContext, f: DsFile, max = 1024 * 10
 export async function writeSmallFile(ctx: HostContext, f: DsFile, body: string | Buffer): Promise<void> {
   const got: Got = await loadGot();
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8");
-  const res = await got.put(folderUrl(ctx, f), {
-    ...(await options(ctx, { "content-type": "application/octet-stream", "content-length": String(buf.length) })),
-    body: buf,
-    responseType: "text",
-    timeout: { request: 60_000 },
-  });
+  const res = await authed(ctx, (cookie) =>
+    got.put(folderUrl(ctx, f), {
+      ...options(ctx, cookie, { "content-type": "application/octet-stream", "content-length": String(buf.length) }),
+      body: buf,
+      responseType: "text",
+      timeout: { request: 60_000 },
+    }),
+  );
   if (res.statusCode !== 200 && res.statusCode !== 201) throw new DatastoreHttpError("PUT", label(f), res.statusCode, res.body);
 }
 
@@ -92,10 +105,14 @@ export async function uploadStream(ctx: HostContext, f: DsFile, body: Readable, 
   const got: Got = await loadGot();
   let bodyError: unknown;
   body.once("error", (e) => (bodyError ??= e));
+  // A streamed body cannot be sent twice: make sure the session's cookie is accepted first (a HEAD, renewing
+  // an expired session), so that the upload is not refused after it has consumed the stream.
+  await statFile(ctx, f);
+  const cookie = await ctx.session.cookieHeader();
   let res: Response<string>;
   try {
     res = await got.put(folderUrl(ctx, f), {
-      ...(await options(ctx, { "content-type": "application/octet-stream", "content-length": String(length) })),
+      ...options(ctx, cookie, { "content-type": "application/octet-stream", "content-length": String(length) }),
       body,
       responseType: "text",
       timeout: { connect: 60_000, socket: idleTimeoutMs, response: idleTimeoutMs * 10 },

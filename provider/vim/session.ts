@@ -64,6 +64,7 @@ export class VimSession {
   private client?: Promise<soap.Client>;
   private cookie?: string;
   private login?: Promise<void>;
+  private relogging?: Promise<void>;
   private content?: any;
   private closed = false;
   private logins = 0;
@@ -90,6 +91,16 @@ export class VimSession {
     return this.cookie ?? "";
   }
 
+  /**
+   * A datastore transfer was refused with this cookie (HTTP 401: the session expired on the host): logs in again
+   * (once, however many transfers noticed it) and returns the new cookie header.
+   */
+  async renewCookie(rejected: string): Promise<string> {
+    await this.ensureLogin();
+    await this.relogin(rejected);
+    return this.cookie ?? "";
+  }
+
   async serviceContent(): Promise<any> {
     await this.ensureLogin();
     return this.content;
@@ -98,11 +109,12 @@ export class VimSession {
   /** Invokes a vim25 operation on a managed object and returns its decoded `returnval`. */
   async call<T = any>(op: string, self: MoRef, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<T> {
     await this.ensureLogin();
+    const used = this.cookie;
     try {
       return await this.send<T>(op, self, args, opts);
     } catch (e) {
       if (e instanceof VimFault && e.is("NotAuthenticated")) {
-        await this.relogin();
+        await this.relogin(used);
         return this.send<T>(op, self, args, opts);
       }
       throw e;
@@ -118,13 +130,26 @@ export class VimSession {
     return this.login;
   }
 
-  private relogin(): Promise<void> {
-    const current = this.login;
-    if (current && (current as any).fresh) return current;
-    const p = this.doLogin();
-    (p as any).fresh = true;
+  /**
+   * Logs in again after the host refused the cookie `rejected`: once, however many calls noticed it (a login in
+   * progress is shared; a cookie already replaced means another call has logged in again).
+   */
+  private relogin(rejected: string | undefined): Promise<void> {
+    if (this.relogging) return this.relogging;
+    if (this.cookie !== undefined && this.cookie !== rejected) return Promise.resolve();
+    const p: Promise<void> = this.doLogin().then(
+      () => {
+        if (this.relogging === p) this.relogging = undefined;
+      },
+      (e) => {
+        if (this.relogging === p) this.relogging = undefined;
+        if (this.login === p) this.login = undefined;
+        throw e;
+      },
+    );
+    p.catch(() => undefined);
+    this.relogging = p;
     this.login = p;
-    setTimeout(() => ((p as any).fresh = false), 1000).unref();
     return p;
   }
 

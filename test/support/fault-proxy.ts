@@ -273,8 +273,9 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
       if (stopped) return reset(res);
     }
     if (when === "after" && action === "expire-session") {
-      // Pass this answer on; the session is gone for the next call.
-      res.once("finish", () => void opts.onExpireSession?.());
+      // The host did the work; the session ends before its answer is passed on (gone for the next call).
+      upRes.pause();
+      await opts.onExpireSession?.();
     }
 
     const resHeaders = { ...upRes.headers };
