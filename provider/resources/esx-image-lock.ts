@@ -25,7 +25,7 @@ export interface LockOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, lockDir: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
-  const staleMs = o.staleMs ?? 120_000;
+  const staleMs = o.staleMs ?? (Number(process.env.PULUMI_ESX_LOCK_STALE_MS) || 120_000);
   const heartbeatMs = o.heartbeatMs ?? Math.min(20_000, staleMs / 4);
   const pollMs = o.pollMs ?? 1000;
   const deadline = Date.now() + (o.timeoutMs ?? 6 * 3600_000);
