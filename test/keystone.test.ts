@@ -59,6 +59,15 @@ async function importAndCheck(p: EsxPlugin, name: string, image: { id: string; d
   expect(fs.existsSync(path.dirname(flat))).toBe(false);
 }
 
+/** How often the plugin authenticated with Keystone and how often Glance refused its token (its debug log). */
+function authLogs(p: EsxPlugin): { authenticated: number; refused: number } {
+  const mine = p.plugin.logs.filter((l) => l.message.includes(`Keystone ${kg.keystone.url} user ${kg.user.name}`));
+  return {
+    authenticated: mine.filter((l) => /authenticated, token valid until/.test(l.message)).length,
+    refused: mine.filter((l) => /Glance refused the token/.test(l.message)).length,
+  };
+}
+
 /** Everything the plugin answered or printed, except the configure request (which carries the config). */
 function pluginOutput(p: EsxPlugin): string {
   return JSON.stringify([p.plugin.calls.filter((c) => c.method !== "configure"), p.plugin.logs]);
@@ -93,6 +102,8 @@ test("password auth: EsxImage imports from the Glance found in the service catal
   const p = await plugin(passwordConfig());
   const first = await upload("password-1");
   await importAndCheck(p, "password-1", first);
+  await p.plugin.waitForLog((l) => /authenticated, token valid until/.test(l.message), 5000);
+  expect(authLogs(p)).toEqual({ authenticated: 1, refused: 0 }); // one token for the whole import and delete
 
   // Revoke every token of the user (the plugin holds one, issued during the import above) and prove it.
   const before = await kg.userToken();
@@ -103,6 +114,9 @@ test("password auth: EsxImage imports from the Glance found in the service catal
 
   const second = await upload("password-2");
   await importAndCheck(p, "password-2", second);
+  // The plugin used its cached (revoked) token, Glance answered 401, it authenticated once more and went on.
+  await p.plugin.waitForLog((l) => /Glance refused the token/.test(l.message), 5000);
+  expect(authLogs(p)).toEqual({ authenticated: 2, refused: 1 });
 }, 180_000);
 
 test("application-credential auth: EsxImage imports from the Glance found in the service catalog", async () => {

@@ -8,6 +8,7 @@
 import * as crypto from "node:crypto";
 import type { Got } from "got" with { "resolution-mode": "import" };
 import { loadGot } from "../http/got";
+import { debug } from "../log";
 import type { TokenSource } from "./auth";
 import { CatalogEntry, findEndpoint } from "./catalog";
 import { parseGlanceMessage } from "./errors";
@@ -126,7 +127,10 @@ export class KeystoneAuth implements TokenSource {
   }
 
   refused(token: string | undefined): boolean {
-    if (this.current && this.current.value === token) this.current = undefined;
+    if (this.current && this.current.value === token) {
+      this.current = undefined;
+      void debug(`${this.describe}: Glance refused the token (HTTP 401); authenticating again`);
+    }
     return true;
   }
 
@@ -151,7 +155,10 @@ export class KeystoneAuth implements TokenSource {
       this.pending = undefined;
     });
     const fresh = await this.pending;
-    this.current = fresh;
+    if (this.current !== fresh) {
+      this.current = fresh;
+      void debug(`${this.describe}: authenticated, token valid until ${new Date(fresh.expiresAt).toISOString()}`);
+    }
     return fresh;
   }
 
