@@ -19,6 +19,16 @@ const CONFIG = {
   glanceUrl: { type: "string", description: "Base URL of the OpenStack Glance image service (Images API v2)." },
   glanceToken: { type: "string", description: "Keystone token for Glance (X-Auth-Token). Set it as a secret.", secret: true },
   maxConcurrentOperations: { type: "integer", description: "Concurrent host operations per host and process.", default: 16 },
+  glanceTimeoutMs: { type: "integer", description: "Connect/idle timeout of Glance requests and image data transfers, in milliseconds.", default: 30000 },
+  keystoneUrl: { type: "string", description: "Keystone v3 identity endpoint (e.g. http://keystone:5000/v3) that issues tokens for Glance. Without glanceUrl, Glance is the public image endpoint of the token's service catalog. Overrides glanceToken." },
+  keystoneUsername: { type: "string", description: "Keystone user for password authentication." },
+  keystonePassword: { type: "string", description: "Password of the Keystone user. Set it as a secret.", secret: true },
+  keystoneUserDomain: { type: "string", description: "Domain (name) of the Keystone user.", default: "Default" },
+  keystoneProject: { type: "string", description: "Project (name) the Keystone token is scoped to; default: the user's default project." },
+  keystoneProjectDomain: { type: "string", description: "Domain (name) of the Keystone project.", default: "Default" },
+  keystoneApplicationCredentialId: { type: "string", description: "Keystone application credential id (instead of user and password)." },
+  keystoneApplicationCredentialSecret: { type: "string", description: "Secret of the Keystone application credential. Set it as a secret.", secret: true },
+  keystoneRegion: { type: "string", description: "Region of the Glance endpoint to use from the Keystone catalog." },
 };
 
 function typeName(resource: string, path: string[]): string {
