@@ -43,7 +43,7 @@ export interface FaultRule {
   when?: "before" | "after";
   /** cut-response: body bytes passed on before the cut (default: half the body). cut-request: request body bytes forwarded before the cut (default: half of Content-Length). */
   cutAfterBytes?: number;
-  /** Called when the rule fires (awaited): "before" rules before their action, "after" rules once the host has answered. E.g. to kill the provider plugin. */
+  /** Called when the rule fires (awaited): "before" rules before their action, "after" rules once the host has answered, cuts at the cut. E.g. to kill the provider plugin. */
   onMatch?: (call: ProxyCall) => void | Promise<void>;
 }
 
@@ -165,7 +165,9 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
       if (rule.onMatch) await rule.onMatch(call);
       notify(lr!);
     };
-    if (when === "before") await fire();
+    // Cuts fire at the cut (the bytes before it have passed), everything else as described above.
+    const cutting = action === "cut-request" || action === "cut-response";
+    if (when === "before" && !cutting) await fire();
     if (stopped) return reset(res);
 
     if (action === "hang") {
@@ -202,7 +204,8 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
         if (body) {
           if (cutRequest) {
             up.write(body.subarray(0, requestLimit));
-            setImmediate(() => {
+            setImmediate(async () => {
+              await fire().catch(() => undefined);
               up.destroy();
               reset(res);
               reject(new Error("cut-request"));
@@ -213,7 +216,8 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
         let sent = 0;
         // The host has received the first part; then both connections drop.
         const cutNow = () =>
-          void setTimeout(() => {
+          void setTimeout(async () => {
+            await fire().catch(() => undefined);
             up.destroy();
             req.destroy();
             reset(res);
@@ -255,7 +259,7 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
       return;
     }
     call.status = upRes.statusCode;
-    if (when === "after") await fire();
+    if (when === "after" && !cutting) await fire();
     if (stopped) return reset(res);
 
     if (when === "after" && (action === "reset" || action === "503")) {
@@ -300,6 +304,7 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
       if (passed >= cutAt) {
         cut = true;
         upRes.destroy();
+        void fire().catch(() => undefined);
         // Let the bytes reach the client, then drop the connection mid-body.
         setTimeout(() => reset(res), 50);
       }
