@@ -3,7 +3,7 @@
  * serialized provider, so credentials never enter state):
  *   esx:host, esx:username (default root), esx:password (secret), esx:thumbprint, esx:insecure,
  *   esx:hosts (JSON object: alias -> {host, username?, password?, thumbprint?, insecure?}) for several hosts,
- *   esx:glanceUrl, esx:glanceToken (secret), esx:maxConcurrentOperations (per host, default 16).
+ *   esx:glanceUrl, esx:glanceToken (secret), esx:maxConcurrentOperations (per host, default 64).
  *   esx:glanceTimeoutMs: connect/idle timeout of Glance requests and data transfers in ms (default 30000; the
  *     environment variable PULUMI_ESX_GLANCE_TIMEOUT_MS is the fallback when the key is not set).
  * Glance behind Keystone (v3), instead of a static esx:glanceToken:
@@ -78,12 +78,15 @@ export function settingsFromConfig(get: ConfigGetter): ProviderSettings {
       };
     }
   }
+  const maxOps = maxConcurrentOperations(get("esx:maxConcurrentOperations"));
+  // Every operation holds at most one connection at a time; the task watcher's long poll and transfers need a few more.
+  for (const h of Object.values(hosts)) h.maxSockets = maxOps + 8;
   return {
     hosts,
     defaultHost: hosts[DEFAULT_HOST_ALIAS] ? DEFAULT_HOST_ALIAS : Object.keys(hosts).length === 1 ? Object.keys(hosts)[0] : undefined,
     glance: glanceSettings(get),
     glanceTimeoutMs: glanceTimeout(get),
-    maxConcurrentOperations: Number(get("esx:maxConcurrentOperations") ?? 16) || 16,
+    maxConcurrentOperations: maxOps,
   };
 }
 
@@ -131,4 +134,13 @@ export function hostConnection(settings: ProviderSettings, alias: string | null 
   const conn = settings.hosts[a];
   if (!conn) throw new Error(`host "${a}" is not configured (esx:hosts has ${Object.keys(settings.hosts).join(", ") || "nothing"})`);
   return { alias: a, conn };
+}
+
+export const DEFAULT_MAX_CONCURRENT_OPERATIONS = 64;
+
+function maxConcurrentOperations(v: string | undefined): number {
+  if (v === undefined || v === "") return DEFAULT_MAX_CONCURRENT_OPERATIONS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`esx:maxConcurrentOperations must be an integer from 1 to 1024 (got "${v}")`);
+  return n;
 }

@@ -4,7 +4,7 @@
  * shape of a Pulumi dynamic ResourceProvider.
  */
 import * as guestNetwork from "../resources/guest-network";
-import { configure } from "./runtime";
+import { configure, withHostSlot } from "./runtime";
 
 export type Kind = "GuestNetwork" | "EsxImage" | "EsxInstance";
 
@@ -37,9 +37,9 @@ export function handlers(kind: Kind) {
     async diff(id: string, olds: any, news: any) {
       return m.diff(id, olds ?? {}, news ?? {});
     },
-    create: (news: any) => m.create(news),
+    create: (news: any) => withHostSlot(news?.host, () => m.create(news)),
     read: (id: string, props: any) => m.read(id, props ?? {}),
-    update: (id: string, olds: any, news: any) => m.update(id, olds, news),
-    delete: (id: string, props: any) => m.remove(id, props ?? {}),
+    update: (id: string, olds: any, news: any) => withHostSlot(news?.host, () => m.update(id, olds, news)),
+    delete: (id: string, props: any) => withHostSlot(props?.host, () => m.remove(id, props ?? {})),
   };
 }

@@ -18,7 +18,7 @@ const CONFIG = {
   hosts: { type: "string", description: "JSON object alias -> {host, username, password, thumbprint, insecure} for programs that manage several hosts; resources pick one with their host input." },
   glanceUrl: { type: "string", description: "Base URL of the OpenStack Glance image service (Images API v2)." },
   glanceToken: { type: "string", description: "Keystone token for Glance (X-Auth-Token). Set it as a secret.", secret: true },
-  maxConcurrentOperations: { type: "integer", description: "Concurrent host operations per host and process.", default: 16 },
+  maxConcurrentOperations: { type: "integer", description: "Concurrent operations (create, update, delete) per host and provider process; the others wait their turn. Lower it for a small host.", default: 64 },
   glanceTimeoutMs: { type: "integer", description: "Connect/idle timeout of Glance requests and image data transfers, in milliseconds.", default: 30000 },
   keystoneUrl: { type: "string", description: "Keystone v3 identity endpoint (e.g. http://keystone:5000/v3) that issues tokens for Glance. Without glanceUrl, Glance is the public image endpoint of the token's service catalog. Overrides glanceToken." },
   keystoneUsername: { type: "string", description: "Keystone user for password authentication." },

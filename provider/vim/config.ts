@@ -11,6 +11,8 @@ export interface HostConnection {
   insecure?: boolean;
   /** Bound on connecting to the host (ms). */
   connectTimeoutMs?: number;
+  /** Connections kept to the host (default 32). */
+  maxSockets?: number;
 }
 
 export interface Endpoint {

@@ -72,8 +72,8 @@ export class VimSession {
   private constructor(readonly conn: HostConnection, ep: Endpoint) {
     this.endpoint = ep;
     this.agent = ep.secure
-      ? createAgent(ep.display, { thumbprint: conn.thumbprint, insecure: conn.insecure, connectTimeoutMs: conn.connectTimeoutMs })
-      : createPlainAgent();
+      ? createAgent(ep.display, { thumbprint: conn.thumbprint, insecure: conn.insecure, connectTimeoutMs: conn.connectTimeoutMs, maxSockets: conn.maxSockets })
+      : createPlainAgent(conn.maxSockets);
   }
 
   get host(): string {

@@ -15,6 +15,7 @@ export interface TlsOptions {
   thumbprint?: string;
   insecure?: boolean;
   connectTimeoutMs?: number;
+  maxSockets?: number;
 }
 
 /** "AA:BB:..." or "aabb..." -> upper-case hex without separators. */
@@ -41,7 +42,7 @@ export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string
     onWarn(`esx:insecure is set: the certificate of ESX host ${host} is not verified`);
   }
   const timeout = opts.connectTimeoutMs ?? 15000;
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: false });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, rejectUnauthorized: false });
   (agent as any).createConnection = (options: tls.ConnectionOptions, callback: (err: Error | null, s?: net.Socket) => void) => {
     const socket = tls.connect({ ...options, rejectUnauthorized: false, servername: net.isIP(String(options.host)) ? undefined : options.host });
     const timer = setTimeout(() => fail(new VimTlsError(host, `connecting to ESX host ${host} timed out after ${timeout} ms`)), timeout);
@@ -90,6 +91,6 @@ export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string
 }
 
 /** Plain-HTTP agent (simulators only; never for a real host). */
-export function createPlainAgent(): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets: 32 });
+export function createPlainAgent(maxSockets = 32): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets });
 }

@@ -25,6 +25,8 @@ export interface ProxyCall {
   requestBytes: number;
   responseBytes: number;
   ms: number;
+  /** When the request arrived (Date.now()). */
+  startedAt: number;
   fault?: string;
 }
 
@@ -140,7 +142,7 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const started = Date.now();
-    const call: ProxyCall = { method: req.method ?? "GET", path: req.url ?? "/", requestBytes: 0, responseBytes: 0, ms: 0 };
+    const call: ProxyCall = { method: req.method ?? "GET", path: req.url ?? "/", requestBytes: 0, responseBytes: 0, ms: 0, startedAt: started };
     calls.push(call);
     const end = () => (call.ms = Date.now() - started);
     res.once("close", end);
