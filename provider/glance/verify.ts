@@ -1,6 +1,7 @@
 /** Checks image data against the hash Glance recorded, while it streams through. */
 import * as crypto from "node:crypto";
 import { Transform, TransformCallback } from "node:stream";
+import { WorkerHash } from "./hash-worker";
 import type { GlanceImage } from "./image";
 
 export type HashAlgo = "sha512" | "sha384" | "sha256" | "sha1" | "md5";
@@ -23,18 +24,21 @@ export class HashMismatchError extends Error {
  * (naming expected and actual) if the digest differs from `expected` (hex, case-insensitive).
  */
 export function createHashVerifier(algo: HashAlgo | string, expected: string, label: string): Transform {
-  const hash = crypto.createHash(algo); // throws at once for an algorithm node does not know
+  crypto.createHash(algo); // throws at once for an algorithm node does not know
+  const hash = new WorkerHash(algo); // hashed on another core while the bytes move on
   const want = expected.trim().toLowerCase();
   let bytes = 0;
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      hash.update(chunk);
       bytes += chunk.length;
-      cb(null, chunk);
+      hash.update(chunk).then(() => cb(null, chunk), cb);
     },
     flush(cb: TransformCallback) {
-      const actual = hash.digest("hex");
-      cb(actual === want ? null : new HashMismatchError(label, algo, want, actual, bytes));
+      hash.digest().then((actual) => cb(actual === want ? null : new HashMismatchError(label, algo, want, actual, bytes)), cb);
+    },
+    destroy(err, cb) {
+      hash.destroy();
+      cb(err);
     },
   });
 }
