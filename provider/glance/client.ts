@@ -124,6 +124,27 @@ export class GlanceClient {
     });
   }
 
+  /**
+   * The images matching `filters` (Glance filters on name, status and any image property, e.g.
+   * { pulumi_esx_capture: tag }), every page. Retried like GET.
+   */
+  async listImages(filters: Record<string, string>): Promise<GlanceImage[]> {
+    const base = await this.base();
+    const out: GlanceImage[] = [];
+    let url: string | undefined = `${base}/v2/images?${new URLSearchParams({ ...filters, limit: "100" })}`;
+    for (let page = 0; url && page < 1000; page++) {
+      const u: string = url;
+      const body = await withRetry(this.policy, async () => {
+        const res = await this.request("list images", undefined, "GET", u);
+        if (res.statusCode !== 200) throw this.httpError("list images", undefined, res);
+        return JSON.parse(res.body) as { images?: unknown[]; next?: unknown };
+      });
+      for (const i of body.images ?? []) out.push(parseImage(i));
+      url = typeof body.next === "string" && body.images?.length ? `${base}${body.next}` : undefined;
+    }
+    return out;
+  }
+
   /** Deletes the image; an image that is already gone (404) counts as deleted. */
   async deleteImage(id: string): Promise<void> {
     await withRetry(this.policy, async () => {
