@@ -124,7 +124,7 @@ export interface EsxImageArgs {
   /** Datastore the disk is put on (captureFrom: where the temporary copy is made); default: the host's accessible datastore with the most free space (captureFrom: the VM's datastore). Changing it replaces the image. */
   datastore?: pulumi.Input<string>;
   /**
-   * Folder on the datastore; the disk lands in [datastore] <folder>/<glanceImageId>/ (captureFrom: the temporary copy is made in <folder>/.capture-<uuid>/). Changing it replaces the image.
+   * Folder on the datastore; the disk lands in [datastore] <folder>/<glanceImageId>/ (captureFrom: the temporary copy is made in <folder>/.capture-<tag>/, tag: a hash of the URN). Changing it replaces the image.
    * Default: "images".
    */
   folder?: pulumi.Input<string>;

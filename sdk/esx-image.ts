@@ -51,6 +51,8 @@ export function captureInput(vm: EsxInstanceLike | pulumi.Input<CaptureArg>): pu
 export class EsxImage extends EsxImageOutputs {
   // Outputs (with TSDoc from the zod schema) are declared by EsxImageOutputs in sdk/args.generated.ts.
   constructor(name: string, args: EsxImageResourceArgs, opts?: pulumi.CustomResourceOptions) {
+    // As EsxInstance: the URN lets the plugin find what an interrupted create made (refs.json entry, capture leftovers).
+    const resourceUrn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::pulumi-nodejs:dynamic/esx:EsxImage::${name}`;
     super(
       providerShim("EsxImage"),
       name,
@@ -72,6 +74,7 @@ export class EsxImage extends EsxImageOutputs {
         glance: undefined,
         ...args,
         captureFrom: args.captureFrom === undefined ? undefined : captureInput(args.captureFrom),
+        resourceUrn,
       },
       opts,
       "esx",

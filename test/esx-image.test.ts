@@ -250,14 +250,24 @@ describe("sharing, diff, drift", () => {
   test("two EsxImages of one Glance image in two plugin processes share one copy; the last delete removes it", async () => {
     const p2 = await startEsxPlugin(simConfig(sim, { "esx:glanceUrl": glance.url }));
     try {
-      const [a, b] = await Promise.all([p.up("EsxImage", "a", { glanceImageId: id }), p2.up("EsxImage", "b", { glanceImageId: id })]);
-      expect(a.id).not.toBe(b.id);
+      // a as the sdk makes it now (its reference id derived from the URN), b as an older state (a random reference id).
+      const aInputs = { glanceImageId: id, resourceUrn: p.urn("EsxImage", "a") };
+      const [a, b] = await Promise.all([p.up("EsxImage", "a", aInputs), p2.up("EsxImage", "b", { glanceImageId: id })]);
+      expect(a.id).toMatch(/^urn-[0-9a-f]{32}$/);
+      expect(b.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
+      expect(a.outs.resourceUrn).toBe(aInputs.resourceUrn);
+      expect(b.outs.resourceUrn).toBeNull();
       expect(a.outs.datastorePath).toBe(b.outs.datastorePath);
       expect([a.outs.imported, b.outs.imported].sort()).toEqual([false, true]);
       expect(b.outs.checksum).toBe(a.outs.checksum);
       const flat = path.join(imageDir(id), `${id}-flat.vmdk`);
       expect(fs.readFileSync(flat).equals(fs.readFileSync(rawFile))).toBe(true);
       expect(Object.keys(JSON.parse(fs.readFileSync(path.join(imageDir(id), "refs.json"), "utf8")).refs).sort()).toEqual([a.id, b.id].sort());
+      // The same create again (what the rerun of an interrupted create does): the same id, no second reference.
+      const again = await p.up("EsxImage", "a", aInputs);
+      expect(again.id).toBe(a.id);
+      expect(Object.keys(JSON.parse(fs.readFileSync(path.join(imageDir(id), "refs.json"), "utf8")).refs).sort()).toEqual([a.id, b.id].sort());
+      expect(p.plugin.logs.some((l) => l.message.includes("already lists this resource"))).toBe(true);
 
       await p.plugin.delete(a.id, p.urn("EsxImage", "a"), a.outs);
       expect(fs.existsSync(flat)).toBe(true);
@@ -291,6 +301,9 @@ describe("sharing, diff, drift", () => {
     expect(same.changes).toBe("none");
     const explicit = await p.plugin.diff(ref, urn, olds, { glanceImageId: id, datastore: ds, diskType: "thin", __provider: p.provider.EsxImage });
     expect(explicit.changes).toBe("none");
+    // A state from before resourceUrn, now given one by the sdk: nothing to do.
+    const withUrn = await p.plugin.diff(ref, urn, olds, { glanceImageId: id, resourceUrn: urn, __provider: p.provider.EsxImage });
+    expect(withUrn.changes).toBe("none");
     const all = await p.plugin.diff(ref, urn, olds, { glanceImageId: "other", datastore: "ds2", folder: "f2", diskType: "thick", __provider: p.provider.EsxImage });
     expect(all.replaces.sort()).toEqual(["datastore", "diskType", "folder", "glanceImageId"]);
 

@@ -7,8 +7,11 @@
  *   `owner` is older than `staleMs` by the host's own clock (HTTP Date - Last-Modified), or that has no `owner`
  *   for `staleMs` of waiting, is stale: it is deleted and taken. Import, adopt and delete each run under the lock.
  * - References: `<dir>/refs.json` lists the ids of the resources using the copy (read-modify-write under the
- *   lock). Delete removes its id and removes the disk only when no id is left.
+ *   lock). Delete removes its id and removes the disk only when no id is left. A resource's id is derived from
+ *   its URN (referenceId), so adding it again (the rerun of a create killed after refs.json was written) is a
+ *   no-op, not a second, orphaned entry. Resources made before that (or without a URN) have random ids.
  */
+import * as crypto from "node:crypto";
 import * as os from "node:os";
 import { deleteDatastoreFile, dsPath, makeDirectory } from "../esx/datastore";
 import { HostContext } from "../esx/host";
@@ -79,6 +82,18 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
   }
 }
 
+/**
+ * The reference (and resource) id: a hash of the URN and the inputs that place the copy, so the rerun of an
+ * interrupted create gets the same id while a replacement of the same URN with other inputs (say a host alias
+ * naming the same host) gets another; random without a URN.
+ */
+export function referenceId(urn: string | undefined, placement: Record<string, unknown>): string {
+  if (!urn) return crypto.randomUUID();
+  const keys = Object.keys(placement).sort();
+  const h = crypto.createHash("sha256").update(JSON.stringify([urn, keys.map((k) => [k, placement[k] ?? null])])).digest("hex");
+  return `urn-${h.slice(0, 32)}`;
+}
+
 interface RefsFile {
   refs: Record<string, { since: string }>;
 }
@@ -99,11 +114,13 @@ export async function refIds(ctx: HostContext, datastore: string, dir: string): 
   return Object.keys((await readRefs(ctx, datastore, dir)).refs);
 }
 
-/** Records `id` as a user of the copy (call under the lock). */
-export async function addRef(ctx: HostContext, datastore: string, dir: string, id: string): Promise<void> {
+/** Records `id` as a user of the copy (call under the lock); false when it already was (nothing written). */
+export async function addRef(ctx: HostContext, datastore: string, dir: string, id: string): Promise<boolean> {
   const r = await readRefs(ctx, datastore, dir);
+  if (r.refs[id]) return false;
   r.refs[id] = { since: new Date().toISOString() };
   await writeSmallFile(ctx, { datastore, path: `${dir}/refs.json` }, JSON.stringify(r, null, 1));
+  return true;
 }
 
 /** Removes `id`; returns the ids still using the copy (call under the lock). */

@@ -8,9 +8,12 @@ export const ADAPTER_TYPES = ["lsiLogic", "busLogic", "lsiLogicsas", "paraVirtua
 
 export const GLANCE_VISIBILITIES = ["private", "shared", "community", "public"] as const;
 const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
-/** Image properties the capture sets itself (vmware_disktype) or Glance reserves (core attributes, os_glance_*). */
+/** Image property a capture marks its Glance image with: a hash of the resource's URN (finds what a killed create left). */
+export const CAPTURE_TAG_PROPERTY = "pulumi_esx_capture";
+
+/** Image properties the capture sets itself (vmware_disktype, its tag) or Glance reserves (core attributes, os_glance_*). */
 export function reservedGlanceProperty(k: string): boolean {
-  return NOT_PROPERTIES.has(k) || k === "vmware_disktype" || k.startsWith("os_glance");
+  return NOT_PROPERTIES.has(k) || k === "vmware_disktype" || k === CAPTURE_TAG_PROPERTY || k.startsWith("os_glance");
 }
 
 /** The VM to capture: an EsxInstance's outputs (the sdk maps the resource to this object). */
@@ -68,11 +71,18 @@ export const esxImageInputs = z
       .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "must be a relative datastore folder (letters, digits, _ . -, separated by /)")
       .refine((s) => !s.split("/").some((p) => p === "." || p === ".."), "must not contain . or .. segments")
       .default("images")
-      .describe("Folder on the datastore; the disk lands in [datastore] <folder>/<glanceImageId>/ (captureFrom: the temporary copy is made in <folder>/.capture-<uuid>/). Changing it replaces the image."),
+      .describe("Folder on the datastore; the disk lands in [datastore] <folder>/<glanceImageId>/ (captureFrom: the temporary copy is made in <folder>/.capture-<tag>/, tag: a hash of the URN). Changing it replaces the image."),
     diskType: z
       .enum(DISK_TYPES)
       .optional()
       .describe("thin | thick | eagerZeroedThick; default from the image's vmware_disktype property, else thin. Not with captureFrom. Changing it replaces the image."),
+    resourceUrn: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe(
+        "Pulumi URN (set by the sdk): the reference id in refs.json and the capture's tag derive from it, so the rerun of an interrupted create finds what it made; progress is shown under the resource.",
+      ),
   })
   .strict();
 
@@ -98,6 +108,7 @@ export const esxImageOutputs = z.object({
     .object({ name: z.string(), visibility: z.string(), properties: z.record(z.string(), z.string()).nullable() })
     .nullable()
     .describe("Name, visibility and extra properties of the captured Glance image (null for an import)."),
+  resourceUrn: z.string().nullable().describe("Pulumi URN the sdk passed (null for resources created without one); delete logs under it."),
 });
 
 export type EsxImageOutputs = z.infer<typeof esxImageOutputs>;
@@ -116,6 +127,7 @@ export const schemaSpec = {
   inputs: esxImageInputs,
   outputs: esxImageOutputs,
   replaceOnChanges: ESX_IMAGE_REPLACE,
+  hiddenInputs: ["resourceUrn"],
 };
 
 /** Rules across fields (check() reports them, naming the field): glanceImageId xor captureFrom; glance only with captureFrom. */

@@ -1,7 +1,9 @@
 /**
  * EsxImage: a Glance image as a base disk on an ESX datastore, at [ds] <folder>/<glance id>/<glance id>.vmdk,
  * that instances are cloned from. One copy per image, datastore and folder, shared by every EsxImage naming it
- * (see esx-image-lock.ts: a datastore lock directory and refs.json); the resource id is a random reference id.
+ * (see esx-image-lock.ts: a datastore lock directory and refs.json); the resource id is its reference id there,
+ * derived from the URN the sdk passes (resourceUrn): the rerun of a create killed after refs.json was written
+ * finds its own reference instead of adding an orphan (older resources have random ids; they work the same).
  *
  * Create: the image must be active; import it in one streamed, verified pass (esx-image-import.ts), or adopt
  * the finished copy another resource made (or wait for its import). Read: the descriptor and the -flat extent
@@ -11,7 +13,6 @@
  * With captureFrom instead of glanceImageId the resource captures a VM into a new Glance image
  * (esx-image-capture.ts); its id is that Glance image's id.
  */
-import * as crypto from "node:crypto";
 import { checkWithSchema } from "../dynamic/check";
 import { describe } from "../dynamic/errors";
 import { currentSettings, host } from "../dynamic/runtime";
@@ -26,7 +27,7 @@ import { changedFields, jsonClean } from "./common";
 import { ESX_IMAGE_REPLACE, EsxImageInputs, EsxImageOutputs, esxImageInputs, esxImageRules } from "./esx-image.schema";
 import { createCapture, normalCapture, normalGlance, readCapture, removeCapture } from "./esx-image-capture";
 import { importImage, ImportedImage } from "./esx-image-import";
-import { addRef, refIds, removeRef, withDatastoreLock } from "./esx-image-lock";
+import { addRef, referenceId, refIds, removeRef, withDatastoreLock } from "./esx-image-lock";
 import { adapterTypeOf, AdapterType, diskTypeOf, DiskType, guestIdOf, nicTypeOf } from "./esx-image-props";
 import { operationLogger } from "../log";
 
@@ -121,6 +122,7 @@ function outputs(inp: EsxImageInputs & { glanceImageId: string }, ds: string, in
     imported,
     captureFrom: null,
     glance: null,
+    resourceUrn: inp.resourceUrn ?? null,
   });
 }
 
@@ -129,7 +131,7 @@ export async function create(news: Record<string, any>) {
   if (parsed.captureFrom) return createCapture(parsed, glanceClient());
   const inp = { ...parsed, glanceImageId: parsed.glanceImageId! };
   const h = host(inp.host);
-  const log = operationLogger(`${KIND} ${inp.glanceImageId}`);
+  const log = operationLogger(`${KIND} ${inp.glanceImageId}`, inp.resourceUrn);
   try {
     const glance = glanceClient();
     const image = await glance.getImage(inp.glanceImageId);
@@ -141,7 +143,7 @@ export async function create(news: Record<string, any>) {
     const ds = pickDatastore(ctx, inp.datastore).name;
     const loc = imageLocation(inp.folder, inp.glanceImageId);
     await makeDirectory(ctx, dsPath(ds, inp.folder), true);
-    const ref = crypto.randomUUID();
+    const ref = referenceId(inp.resourceUrn, { host: inp.host, glanceImageId: inp.glanceImageId, datastore: inp.datastore, folder: inp.folder, diskType: inp.diskType });
     const { info, imported } = await withDatastoreLock(
       ctx,
       ds,
@@ -152,8 +154,8 @@ export async function create(news: Record<string, any>) {
           if (inp.diskType && existing.diskType !== inp.diskType) {
             throw new Error(`the copy at ${dsPath(ds, loc.descriptor)} is ${existing.diskType}, not ${inp.diskType}: use diskType ${existing.diskType} or another folder`);
           }
-          log(`adopting the finished copy at ${dsPath(ds, loc.descriptor)}`);
-          await addRef(ctx, ds, loc.dir, ref);
+          if (await addRef(ctx, ds, loc.dir, ref)) log(`adopting the finished copy at ${dsPath(ds, loc.descriptor)}`);
+          else log(`the finished copy at ${dsPath(ds, loc.descriptor)} already lists this resource (an interrupted create): using it`);
           return { info: existing, imported: false };
         }
         await deleteDatastoreFile(ctx, dsPath(ds, loc.dir)); // leftovers of an interrupted import
@@ -197,7 +199,7 @@ export async function update(_id: string, _olds: Record<string, any>, _news: Rec
 export async function remove(id: string, props: Record<string, any>) {
   if (props.captureFrom) return removeCapture(id, props, glanceClient());
   const h = host(props.host);
-  const log = operationLogger(`${KIND} ${props.glanceImageId}`);
+  const log = operationLogger(`${KIND} ${props.glanceImageId}`, props.resourceUrn ?? undefined);
   try {
     const ctx = await h.ctx();
     const ds: string = props.datastore;
