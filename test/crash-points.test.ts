@@ -4,13 +4,15 @@
  * before the host saw a call, or in the middle of an upload or a Glance download — then a fresh plugin reruns
  * the operation as Pulumi would (a crashed create is not in state: create again; a crashed delete: delete again).
  * Afterwards exactly the expected objects exist: one complete image copy (or none), one marked VM (or none), no
- * leftover files, folders or locks.
+ * leftover files, folders or locks. EsxImage captures killed after the snapshot, after the consolidated copy or
+ * mid Glance upload: the rerun leaves one active Glance image (no half-made one), no snapshot, no temporary folder.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
-import { readVm } from "../provider/esx/vm";
+import { vmSnapshots } from "../provider/esx/snapshot";
+import { readVm, vmRef } from "../provider/esx/vm";
 import { runTask } from "../provider/vim/tasks";
 import { FaultProxy, FaultRule } from "./support/fault-proxy";
 import { DS, FaultEnv, startFaultEnv } from "./support/fault-env";
@@ -48,7 +50,7 @@ afterAll(async () => {
 
 afterEach(() => env.clearRules());
 
-type Kind = "image-create" | "image-delete" | "instance-create" | "instance-create-full" | "instance-delete";
+type Kind = "image-create" | "image-delete" | "instance-create" | "instance-create-full" | "instance-delete" | "capture-create";
 
 interface Point {
   /** Where the plugin dies. */
@@ -57,12 +59,7 @@ interface Point {
   /** Proxy and rule (its onMatch is set to kill the plugin). `folder` and `name` are filled in per case. */
   at?: "glance";
   rule: (c: { folder: string; name: string }) => FaultRule;
-  /** A known gap (the case is expected to fail until it is fixed). */
-  known?: string;
 }
-
-const ORPHAN_REF =
-  "the crashed create's reference id stays in refs.json (the id is random and never reached state): the copy is kept after the last real reference is deleted";
 
 const hold = { action: { delayMs: 600_000 }, when: "after" } as const;
 const after = (soapOp: string, skip = 0) => () => ({ soapOp, skip, ...hold }) as FaultRule;
@@ -81,8 +78,9 @@ const POINTS: Point[] = [
   { point: "after the -flat upload completed", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/${imageId}-flat.vmdk`) },
   { point: "after image.json", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/image.json`) },
   { point: "after the descriptor", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/${imageId}.vmdk`) },
-  { point: "after refs.json", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/refs.json`), known: ORPHAN_REF },
-  { point: "after the lock release", kind: "image-create", rule: after("DeleteDatastoreFile_Task", 1), known: ORPHAN_REF },
+  // Killed after the reference was recorded: the rerun finds its own (URN-derived) reference, adds no second one.
+  { point: "after refs.json", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/refs.json`) },
+  { point: "after the lock release", kind: "image-create", rule: after("DeleteDatastoreFile_Task", 1) },
   // EsxImage delete
   { point: "after MakeDirectory of the lock", kind: "image-delete", rule: after("MakeDirectory", 1) },
   { point: "after DeleteVirtualDisk_Task", kind: "image-delete", rule: after("DeleteVirtualDisk_Task") },
@@ -166,14 +164,13 @@ async function expectNoVm(name: string) {
 }
 
 describe.each(POINTS)("$kind killed $point", (pt) => {
-  // Known gaps run as test.failing: they start to "fail" (and must be switched back) once fixed.
-  (pt.known ? test.failing : test)(pt.known ? `KNOWN GAP: ${pt.known}` : "the rerun converges to exactly the expected objects", async () => {
+  test("the rerun converges to exactly the expected objects", async () => {
     const i = ++n;
     const c = { folder: `crash-${i}`, name: `cvm-${i}` };
     const p1 = await env.plugin();
     if (pt.kind.startsWith("image")) {
-      const inp = { glanceImageId: imageId, datastore: DS, folder: c.folder };
       const urn = p1.urn("EsxImage", c.folder);
+      const inp = { glanceImageId: imageId, datastore: DS, folder: c.folder, resourceUrn: urn };
       if (pt.kind === "image-create") {
         await crashDuring(pt, c, p1, () => p1.up("EsxImage", c.folder, inp));
         const p2 = await env.plugin();
@@ -182,7 +179,6 @@ describe.each(POINTS)("$kind killed $point", (pt) => {
           expectCompleteCopy(c.folder, [made.id]);
         } finally {
           await p2.plugin.delete(made.id, urn, made.outs);
-          if (pt.known) fs.rmSync(path.join(env.sim.datastores[DS], c.folder, imageId), { recursive: true, force: true });
         }
         await p2.plugin.stop();
       } else {
@@ -213,5 +209,86 @@ describe.each(POINTS)("$kind killed $point", (pt) => {
       await expectNoVm(c.name);
       expect(fs.existsSync(path.join(env.sim.datastores[DS], "images/cbase/cbase.vmdk"))).toBe(true);
     }
+  }, 120_000);
+});
+
+// ---- EsxImage capture (captureFrom) ----
+
+const CAPTURE_POINTS: Point[] = [
+  { point: "after CreateSnapshot_Task", kind: "capture-create", rule: after("CreateSnapshot_Task") },
+  { point: "after CopyVirtualDisk_Task", kind: "capture-create", rule: after("CopyVirtualDisk_Task") },
+  // The image data PUT (POST makes the image): cut after 256 KiB of the ~2 MiB streamOptimized body, the plugin dies at the cut.
+  { point: "in the middle of the Glance upload", kind: "capture-create", at: "glance", rule: () => ({ method: "PUT", pathPrefix: "/v2/images/", action: "cut-request", cutAfterBytes: 256 * 1024 }) },
+];
+
+describe("capture", () => {
+  const glanceUrl = () => env.glance!.url;
+  let owner: EsxPlugin;
+  let base: { id: string; outs: Record<string, any> };
+  let vm: { id: string; outs: Record<string, any> };
+
+  /** Every Glance image (any status), straight from Glance (not through the proxy). */
+  async function glanceImages(): Promise<any[]> {
+    const r = await fetch(`${glanceUrl()}/v2/images?limit=1000`);
+    expect(r.status).toBe(200);
+    return ((await r.json()) as any).images;
+  }
+  const snapshots = async () => vmSnapshots(await env.ctx(), vmRef(vm.id));
+  const captureFolders = () => imageFiles("images").filter((f) => f.startsWith(".capture-") && !f.includes("/"));
+
+  beforeAll(async () => {
+    // A VM whose disk holds the random Glance image (2 MiB): a linked clone of an imported EsxImage.
+    owner = await env.plugin();
+    base = await owner.up("EsxImage", "capbase", { glanceImageId: imageId, datastore: DS, folder: "capbase", resourceUrn: owner.urn("EsxImage", "capbase") });
+    const o = base.outs;
+    vm = await owner.up("EsxInstance", "capvm", {
+      ...instanceInputs(owner, "capvm", false),
+      image: { datastorePath: o.datastorePath, datastore: o.datastore, capacityBytes: o.capacityBytes, adapterType: o.adapterType, guestId: o.guestId },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (vm) await owner.plugin.delete(vm.id, owner.urn("EsxInstance", "capvm"), vm.outs);
+    if (base) await owner.plugin.delete(base.id, owner.urn("EsxImage", "capbase"), base.outs);
+  }, 120_000);
+
+  test.each(CAPTURE_POINTS)("killed $point: the rerun leaves one active Glance image, no snapshot, no temporary folder", async (pt) => {
+    const i = ++n;
+    const name = `capture-${i}`;
+    const c = { folder: "images", name };
+    const p1 = await env.plugin();
+    const urn = p1.urn("EsxImage", name);
+    const inp = { captureFrom: { vmId: vm.outs.vmId, name: vm.outs.name }, glance: { name }, resourceUrn: urn };
+    const before = new Set((await glanceImages()).map((g) => g.id));
+
+    await crashDuring(pt, c, p1, () => p1.up("EsxImage", name, inp));
+    // The killed run did leave something (else this case proves nothing).
+    const left = { snapshots: (await snapshots()).length, folders: captureFolders().length, images: (await glanceImages()).filter((g) => g.name === name).map((g) => g.status) };
+    if (pt.point.includes("CreateSnapshot")) expect(left.snapshots).toBe(1);
+    else if (pt.point.includes("CopyVirtualDisk")) expect([left.snapshots, left.folders]).toEqual([1, 1]);
+    else {
+      expect(left.folders).toBe(1);
+      expect(left.images).toHaveLength(1);
+      expect(left.images[0]).not.toBe("active");
+    }
+
+    const p2 = await env.plugin();
+    const made = await p2.up("EsxImage", name, inp);
+    try {
+      const mine = (await glanceImages()).filter((g) => g.name === name);
+      expect(mine.map((g) => [g.id, g.status])).toEqual([[made.id, "active"]]);
+      expect(mine[0].pulumi_esx_capture).toMatch(/^[0-9a-f]{16}$/);
+      // No image made during this case other than the one (the killed run's is gone, whatever its name).
+      expect((await glanceImages()).filter((g) => !before.has(g.id)).map((g) => g.id)).toEqual([made.id]);
+      expect(await snapshots()).toEqual([]);
+      expect(captureFolders()).toEqual([]);
+      const disk = (await readVm(await env.ctx(), vmRef(vm.id)))!.devices.disks[0];
+      expect(disk.fileName).toBe(`[${DS}] capvm/capvm.vmdk`);
+      expect(p2.plugin.logs.some((l) => /an interrupted capture left/.test(l.message))).toBe(true);
+    } finally {
+      await p2.plugin.delete(made.id, urn, made.outs);
+      await p2.plugin.stop();
+    }
+    expect((await glanceImages()).filter((g) => g.name === name)).toEqual([]);
   }, 120_000);
 });

@@ -5,13 +5,15 @@
  *
  *   CreateSnapshot_Task (memory false, quiesce false: the VM keeps running on a new delta, the disk chain below
  *   it stops changing) -> the root disk as the snapshot has it -> CopyVirtualDisk_Task of that chain into one
- *   consolidated thin disk in [ds] <folder>/.capture-<uuid>/ -> RemoveSnapshot_Task (consolidate) at once, so
+ *   consolidated thin disk in [ds] <folder>/.capture-<tag>/ -> RemoveSnapshot_Task (consolidate) at once, so
  *   the VM runs on a snapshot only for the copy -> Glance createImage (vmdk/bare, vmware_* properties) ->
  *   /folder GET of the copy's flat extent -> flat-to-streamOptimized -> Glance upload (chunked, no temp file,
  *   constant memory), md5 of the bytes sent checked against Glance's checksum -> the temporary copy is removed.
  *
  * Any failure removes what was made (the half-made Glance image, the temporary copy, the snapshot) and names
- * the cause. Read: the Glance image, active, else gone. Delete: deletes the Glance image.
+ * the cause. A plugin killed half-way cannot clean up: snapshot, folder and Glance image carry a tag derived
+ * from the URN, and the rerun of the create first removes what the killed one left (esx-image-capture-leftovers.ts).
+ * Read: the Glance image, active, else gone. Delete: deletes the Glance image.
  */
 import * as crypto from "node:crypto";
 import { Readable } from "node:stream";
@@ -22,7 +24,7 @@ import { copyVirtualDisk, deleteVirtualDisk, openDatastoreFile } from "../esx/di
 import { HostDevices } from "../esx/devices";
 import { HostContext } from "../esx/host";
 import { createSnapshot, removeSnapshot, snapshotDevices } from "../esx/snapshot";
-import { readSmallFile } from "../esx/transfer";
+import { readSmallFile, writeSmallFile } from "../esx/transfer";
 import { readVm, vmRef, VmState } from "../esx/vm";
 import { GlanceClient } from "../glance/client";
 import { GlanceError } from "../glance/errors";
@@ -31,7 +33,8 @@ import { MoRef } from "../vim/xml";
 import { flatToStreamOptimized, parseDescriptor } from "../vmdk";
 import { operationLogger } from "../log";
 import { jsonClean } from "./common";
-import { EsxImageInputs, EsxImageOutputs } from "./esx-image.schema";
+import { CAPTURE_TAG_PROPERTY, EsxImageInputs, EsxImageOutputs } from "./esx-image.schema";
+import { captureTag, glanceMarker, snapshotName, sweepCaptureLeftovers, tempFolder } from "./esx-image-capture-leftovers";
 import { withProgress } from "./esx-image-import";
 import { AdapterType, guestIdOf, nicTypeOf } from "./esx-image-props";
 
@@ -120,27 +123,30 @@ export async function createCapture(inp: EsxImageInputs, glance: GlanceClient): 
   const g = inp.glance!;
   const h = host(inp.host ?? c.host ?? undefined);
   const label = c.name ?? c.vmId;
-  const log = operationLogger(`${KIND} capture of ${label}`);
+  const log = operationLogger(`${KIND} capture of ${label}`, inp.resourceUrn);
   const made: Made = {};
   let ctx: HostContext | undefined;
   try {
     ctx = await h.ctx();
-    const vm = await findVm(ctx, c);
+    let vm = await findVm(ctx, c);
+    const ds = pickDatastore(ctx, inp.datastore ?? parseDsPath(vm.devices.disks[0].fileName)?.datastore).name;
+    const tag = captureTag(inp.resourceUrn);
+    if (inp.resourceUrn && (await sweepCaptureLeftovers(ctx, glance, { vm: vm.ref, datastore: ds, folder: inp.folder, tag }, log)).length) {
+      vm = await findVm(ctx, c); // the leftover snapshot is gone: the disk is the VM's own again
+    }
     const root = vm.devices.disks[0];
     const controllerKey = Number(root.raw?.controllerKey ?? -1);
     const adapterType = adapterOf(vm.devices, controllerKey);
-    const ds = pickDatastore(ctx, inp.datastore ?? parseDsPath(root.fileName)?.datastore).name;
-    const tag = crypto.randomUUID();
 
     log(`snapshotting ${vm.name} (memory off, not quiesced)`);
-    made.snapshot = await createSnapshot(ctx, vm.ref, `pulumi-esx-capture-${tag}`, "pulumi-esx EsxImage capture; removed when the copy is made");
+    made.snapshot = await createSnapshot(ctx, vm.ref, snapshotName(tag), "pulumi-esx EsxImage capture; removed when the copy is made");
     const snapDevices = await snapshotDevices(ctx, made.snapshot);
     const disk = snapDevices?.disks.find((d) => d.key === root.key) ?? root;
     const source = disk.fileName;
 
-    made.tempDir = dsPath(ds, `${inp.folder}/.capture-${tag}`);
+    made.tempDir = dsPath(ds, tempFolder(inp.folder, tag));
     await makeDirectory(ctx, made.tempDir, true);
-    const tempRel = `${inp.folder}/.capture-${tag}/disk.vmdk`;
+    const tempRel = `${tempFolder(inp.folder, tag)}/disk.vmdk`;
     log(`copying the disk chain of ${source} into one disk at ${dsPath(ds, tempRel)}`);
     made.tempDisk = dsPath(ds, tempRel);
     await copyVirtualDisk(ctx, source, made.tempDisk, adapterType === "ide" ? "ide" : adapterType === "busLogic" ? "busLogic" : "lsiLogic");
@@ -156,7 +162,7 @@ export async function createCapture(inp: EsxImageInputs, glance: GlanceClient): 
       throw new Error(`the copy ${made.tempDisk} is not one flat extent (${extents.map((e) => `${e.type} ${e.fileName ?? ""}`).join(", ")})`);
     }
     const capacityBytes = desc.capacityBytes;
-    const extentRel = `${inp.folder}/.capture-${tag}/${extents[0].fileName}`;
+    const extentRel = `${tempFolder(inp.folder, tag)}/${extents[0].fileName}`;
 
     const properties: Record<string, string> = {
       vmware_adaptertype: adapterType,
@@ -165,8 +171,16 @@ export async function createCapture(inp: EsxImageInputs, glance: GlanceClient): 
       ...(vm.devices.nics[0] ? { hw_vif_model: nicTypeOf(vm.devices.nics[0].nicType ?? vm.devices.nics[0].vimType) } : {}),
       ...(g.properties ?? {}),
     };
-    const image = await glance.createImage({ name: g.name, disk_format: "vmdk", container_format: "bare", visibility: g.visibility, properties });
+    const image = await glance.createImage({
+      name: g.name,
+      disk_format: "vmdk",
+      container_format: "bare",
+      visibility: g.visibility,
+      properties: { ...properties, [CAPTURE_TAG_PROPERTY]: tag },
+    });
     made.glanceId = image.id;
+    // Until the temporary folder is removed (the capture's last step) it names the image being made.
+    await writeSmallFile(ctx, { datastore: ds, path: glanceMarker(inp.folder, tag) }, image.id);
     log(`streaming ${(capacityBytes / 1048576).toFixed(1)} MiB as a streamOptimized VMDK into Glance image ${image.id} (${g.name})`);
 
     const file = await openDatastoreFile(ctx, { datastore: ds, path: extentRel });
@@ -213,6 +227,7 @@ export async function createCapture(inp: EsxImageInputs, glance: GlanceClient): 
       imported: false,
       captureFrom: normalCapture(c) as any,
       glance: normalGlance(g) as any,
+      resourceUrn: inp.resourceUrn ?? null,
     });
     return { id: image.id, outs };
   } catch (e) {
