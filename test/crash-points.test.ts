@@ -13,9 +13,8 @@ import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { vmSnapshots } from "../provider/esx/snapshot";
 import { readVm, vmRef } from "../provider/esx/vm";
-import { runTask } from "../provider/vim/tasks";
 import { FaultProxy, FaultRule } from "./support/fault-proxy";
-import { DS, FaultEnv, startFaultEnv } from "./support/fault-env";
+import { DS, FaultEnv, makeBaseDisk, smallInstanceInputs, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";
 
 const SIZE = 2 * 1024 * 1024;
@@ -36,12 +35,7 @@ beforeAll(async () => {
   imageId = img.id;
   const p = await env.plugin();
   lan = (await p.up("GuestNetwork", "clan", { portGroup: "crash-lan", cidr: "10.32.0.0/24", gateway: "10.32.0.1" })).outs;
-  const ctx = await env.ctx();
-  await runTask(env.session, "CreateVirtualDisk_Task", ctx.virtualDiskManager, {
-    name: BASE,
-    datacenter: ctx.datacenter,
-    spec: { _type: "FileBackedVirtualDiskSpec", diskType: "thin", adapterType: "lsiLogic", capacityKb: 8 * 1024 },
-  });
+  await makeBaseDisk(env, BASE);
 }, 180_000);
 
 afterAll(async () => {
@@ -130,17 +124,7 @@ function expectCompleteCopy(folder: string, refs: string[]) {
 }
 
 function instanceInputs(p: EsxPlugin, name: string, full: boolean) {
-  return {
-    name,
-    resourceName: name,
-    resourceUrn: p.urn("EsxInstance", name),
-    image: { datastorePath: BASE, datastore: DS, capacityBytes: 8 * 1024 * 1024, adapterType: "lsiLogic", guestId: "debian11_64Guest" },
-    cpus: 1,
-    memoryMb: 128,
-    shutdownTimeoutSeconds: 0,
-    networks: [{ network: lan }],
-    ...(full ? { cloneMode: "full" } : {}),
-  };
+  return smallInstanceInputs(p, name, BASE, lan, full ? { cloneMode: "full" } : {});
 }
 
 async function vmsNamed(name: string) {

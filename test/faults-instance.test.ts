@@ -7,10 +7,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runTask } from "../provider/vim/tasks";
 import { readVm } from "../provider/esx/vm";
 import { FaultRule } from "./support/fault-proxy";
-import { DS, FaultEnv, startFaultEnv } from "./support/fault-env";
+import { DS, FaultEnv, makeBaseDisk, smallInstanceInputs, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";
 
 const BASE = `[${DS}] images/fbase/fbase.vmdk`;
@@ -22,12 +21,7 @@ beforeAll(async () => {
   env = await startFaultEnv();
   p = await env.plugin();
   lan = (await p.up("GuestNetwork", "flan", { portGroup: "fault-lan", cidr: "10.31.0.0/24", gateway: "10.31.0.1" })).outs;
-  const ctx = await env.ctx();
-  await runTask(env.session, "CreateVirtualDisk_Task", ctx.virtualDiskManager, {
-    name: BASE,
-    datacenter: ctx.datacenter,
-    spec: { _type: "FileBackedVirtualDiskSpec", diskType: "thin", adapterType: "lsiLogic", capacityKb: 8 * 1024 },
-  });
+  await makeBaseDisk(env, BASE);
 }, 120_000);
 
 afterAll(async () => {
@@ -37,17 +31,7 @@ afterAll(async () => {
 afterEach(() => env.clearRules());
 
 function inputs(name: string, over: Record<string, any> = {}) {
-  return {
-    name,
-    resourceName: name,
-    resourceUrn: p.urn("EsxInstance", name),
-    image: { datastorePath: BASE, datastore: DS, capacityBytes: 8 * 1024 * 1024, adapterType: "lsiLogic", guestId: "debian11_64Guest" },
-    cpus: 1,
-    memoryMb: 128,
-    shutdownTimeoutSeconds: 0,
-    networks: [{ network: lan }],
-    ...over,
-  };
+  return smallInstanceInputs(p, name, BASE, lan, over);
 }
 
 const FAULT_MESSAGE = /transport error|ECONNRESET|socket hang up|503/;

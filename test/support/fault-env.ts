@@ -9,6 +9,7 @@ import { hostContext, HostContext } from "../../provider/esx/host";
 import { readNetworkInfo } from "../../provider/esx/network";
 import { listVms, VmSummary } from "../../provider/esx/vm";
 import { VimSession } from "../../provider/vim/session";
+import { runTask } from "../../provider/vim/tasks";
 import { EsxSim, EsxSimOptions, startEsxSim } from "./esx-sim";
 import { EsxPlugin, startEsxPlugin } from "./esx-plugin";
 import { FaultProxy, startFaultProxy } from "./fault-proxy";
@@ -79,5 +80,30 @@ export async function startFaultEnv(o: { glance?: boolean; sim?: EsxSimOptions }
       await session.logout();
       await Promise.all([sim.stop(), glance?.stop()]);
     },
+  };
+}
+
+/** An 8 MiB thin base disk at `datastorePath`, made directly on the host (not through the proxy). */
+export async function makeBaseDisk(env: FaultEnv, datastorePath: string): Promise<void> {
+  const ctx = await env.ctx();
+  await runTask(env.session, "CreateVirtualDisk_Task", ctx.virtualDiskManager, {
+    name: datastorePath,
+    datacenter: ctx.datacenter,
+    spec: { _type: "FileBackedVirtualDiskSpec", diskType: "thin", adapterType: "lsiLogic", capacityKb: 8 * 1024 },
+  });
+}
+
+/** EsxInstance inputs for a small VM cloned from a base disk made by makeBaseDisk, with one NIC on `lan`. */
+export function smallInstanceInputs(p: EsxPlugin, name: string, base: string, lan: Record<string, any>, over: Record<string, any> = {}): Record<string, any> {
+  return {
+    name,
+    resourceName: name,
+    resourceUrn: p.urn("EsxInstance", name),
+    image: { datastorePath: base, datastore: DS, capacityBytes: 8 * 1024 * 1024, adapterType: "lsiLogic", guestId: "debian11_64Guest" },
+    cpus: 1,
+    memoryMb: 128,
+    shutdownTimeoutSeconds: 0,
+    networks: [{ network: lan }],
+    ...over,
   };
 }
