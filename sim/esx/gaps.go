@@ -14,6 +14,7 @@ func installGaps(model *simulator.Model) {
 	installHooks()
 	installSnapshots(model)
 	installFastWait()
+	installTools()
 }
 
 // datastoreDirs maps each datastore's name to its local directory.

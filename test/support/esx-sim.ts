@@ -28,6 +28,11 @@ export interface EsxSimOptions {
   jitter?: number;
   /** VMs the host starts with (default 0). */
   vms?: number;
+  /**
+   * Emulate guests with VMware Tools (ESXSIM_TOOLS=1, sim/esx/tools.go): a powered-on VM reports tools running and
+   * its machine.id addresses as guest.ipAddress / guest.net.
+   */
+  tools?: boolean;
   /** Time to wait for the READY line, ms (default 60000, not counting the build). */
   startTimeoutMs?: number;
 }
@@ -150,6 +155,7 @@ export async function startEsxSim(opts: EsxSimOptions = {}): Promise<EsxSim> {
   const child = spawnTracked(ESXSIM_BIN, simArgs(opts, stateFile), {
     label: "esxsim",
     stdio: ["pipe", "pipe", "pipe"],
+    ...(opts.tools ? { env: { ...process.env, ESXSIM_TOOLS: "1" } } : {}),
   });
   let tail = "";
   child.stderr!.setEncoding("utf8");
