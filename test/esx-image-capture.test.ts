@@ -6,7 +6,6 @@
  * `qemu-img convert -O raw`, must equal the base with the deltas' sectors on top; no snapshot, no temporary copy
  * and (on failure) no Glance image may be left.
  */
-import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -20,11 +19,11 @@ import { GlanceClient } from "../provider/glance/client";
 import { esxImageOutputs } from "../provider/resources/esx-image.schema";
 import { VimSession } from "../provider/vim/session";
 import { runTask } from "../provider/vim/tasks";
+import { diskData, qemuImg } from "./support/disk-images";
 import { EsxSim, startEsxSim } from "./support/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
 import { freePort, GlanceSim, startGlance } from "./support/glance-sim";
 
-const QEMU_IMG = "/usr/bin/qemu-img";
 const MiB = 1024 * 1024;
 const SIZE = 6 * MiB;
 const DS = "LocalDS_0";
@@ -39,22 +38,7 @@ let dsDir: string;
 let expected: Buffer;
 let vm: Record<string, any>;
 
-function qemuImg(...args: string[]): string {
-  return execFileSync(QEMU_IMG, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
-/** Random data with zero runs, deterministic layout per seed. */
-function diskData(size: number, seed: number): Buffer {
-  const b = Buffer.alloc(size);
-  let x = seed;
-  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x / 0x100000000);
-  for (let i = 0; i < size; ) {
-    const n = Math.min(size - i, 4096 + Math.floor(rnd() * 512 * 1024));
-    if (rnd() < 0.6) crypto.randomFillSync(b, i, n);
-    i += n;
-  }
-  return b;
-}
 
 /**
  * A vmfsSparse ("COWD") delta extent with 1-sector grains, as ESX writes redo logs: header (numSectors @12,

@@ -3,7 +3,6 @@
  * datastore. The bytes on the datastore (real files under sim.datastores) are compared with
  * `qemu-img convert -O raw` of the source; failures must leave no files behind.
  */
-import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,11 +12,11 @@ import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
 import { runTask } from "../provider/vim/tasks";
 import { parseDescriptor } from "../provider/vmdk";
+import { diskData, qemuImg } from "./support/disk-images";
 import { EsxSim, startEsxSim } from "./support/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
 import { GlanceSim, startGlance } from "./support/glance-sim";
 
-const QEMU_IMG = "/usr/bin/qemu-img";
 const MiB = 1024 * 1024;
 let sim: EsxSim;
 let glance: GlanceSim;
@@ -27,22 +26,7 @@ let dir: string;
 let ds: string;
 let dsDir: string;
 
-function qemuImg(...args: string[]): string {
-  return execFileSync(QEMU_IMG, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
-/** Random data with zero runs (so sparse formats have holes), deterministic per seed. */
-function diskData(size: number, seed: number): Buffer {
-  const b = Buffer.alloc(size);
-  let x = seed;
-  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x / 0x100000000);
-  for (let i = 0; i < size; ) {
-    const n = Math.min(size - i, 4096 + Math.floor(rnd() * 512 * 1024));
-    if (rnd() < 0.6) crypto.randomFillSync(b, i, n);
-    i += n;
-  }
-  return b;
-}
 
 async function upload(name: string, file: string, diskFormat: string, properties: Record<string, string> = {}): Promise<string> {
   const img = await client.createImage({ name, disk_format: diskFormat, container_format: "bare", properties });
