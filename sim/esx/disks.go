@@ -249,22 +249,10 @@ func fixDiskFiles(vm *mo.VirtualMachine) {
 	if vm.Config == nil {
 		return
 	}
-	for _, dev := range vm.Config.Hardware.Device {
-		disk, ok := dev.(*types.VirtualDisk)
-		if !ok {
-			continue
-		}
-		b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
-		if !ok || b.FileName == "" {
-			continue
-		}
-		desc, f := localPath(b.FileName)
-		if f != nil {
-			continue
-		}
+	flatDisks(vm.Config.Hardware.Device, func(_ int, disk *types.VirtualDisk, b *types.VirtualDiskFlatVer2BackingInfo, desc string) {
 		st, err := os.Stat(desc)
 		if err != nil {
-			continue
+			return
 		}
 		sectors := disk.CapacityInKB * 2
 		if disk.CapacityInBytes > 0 {
@@ -275,19 +263,37 @@ func fixDiskFiles(vm *mo.VirtualMachine) {
 			if d, err := readDescriptor(desc); err == nil && sectors > d.capacitySectors() {
 				_ = extendDisk(desc, b.FileName, sectors)
 			}
-			continue
+			return
 		}
 		base := strings.TrimSuffix(desc, ".vmdk")
 		thin := b.ThinProvisioned == nil || *b.ThinProvisioned
 		if b.Parent != nil && b.Parent.FileName != "" {
 			_ = os.Remove(base + "-flat.vmdk") // the simulator's empty flat file
 			writeDelta(desc, b, sectors)
-			continue
+			return
 		}
 		if sectors <= 0 {
 			sectors = 2048
 		}
 		_ = writeFlatDisk(desc, sectors, "lsilogic", thin)
+	})
+}
+
+// flatDisks calls fn for every disk in devs whose backing is a flat (or delta) file on a datastore of this
+// simulator, with the device's index and the descriptor's local path.
+func flatDisks(devs []types.BaseVirtualDevice, fn func(i int, disk *types.VirtualDisk, b *types.VirtualDiskFlatVer2BackingInfo, local string)) {
+	for i, dev := range devs {
+		disk, ok := dev.(*types.VirtualDisk)
+		if !ok {
+			continue
+		}
+		b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+		if !ok || b.FileName == "" {
+			continue
+		}
+		if local, f := localPath(b.FileName); f == nil {
+			fn(i, disk, b, local)
+		}
 	}
 }
 

@@ -170,25 +170,14 @@ func takeSnapshotDisks(vm *mo.VirtualMachine) *snapRecord {
 	var vmDir object.DatastorePath
 	vmDir.FromString(vm.Config.Files.VmPathName)
 	devs := append([]types.BaseVirtualDevice(nil), vm.Config.Hardware.Device...)
-	for i, dev := range devs {
-		disk, ok := dev.(*types.VirtualDisk)
-		if !ok {
-			continue
-		}
-		b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
-		if !ok || b.FileName == "" {
-			continue
-		}
-		parentLocal, f := localPath(b.FileName)
-		if f != nil {
-			continue
-		}
+	flatDisks(devs, func(i int, disk *types.VirtualDisk, b *types.VirtualDiskFlatVer2BackingInfo, parentLocal string) {
 		pd, err := readDescriptor(parentLocal)
 		if err != nil {
-			continue
+			return
 		}
 		base := snapSuffix.ReplaceAllString(strings.TrimSuffix(path.Base(b.FileName), ".vmdk"), "")
 		var deltaPath, local string
+		var f types.BaseMethodFault
 		for n := 1; n < 1000000; n++ {
 			deltaPath = fmt.Sprintf("[%s] %s", vmDir.Datastore, path.Join(path.Dir(vmDir.Path), fmt.Sprintf("%s-%06d.vmdk", base, n)))
 			if local, f = localPath(deltaPath); f != nil {
@@ -199,16 +188,16 @@ func takeSnapshotDisks(vm *mo.VirtualMachine) *snapRecord {
 			}
 		}
 		if f != nil {
-			continue
+			return
 		}
 		sectors := pd.capacitySectors()
 		extName := strings.TrimSuffix(filepath.Base(local), ".vmdk") + "-delta.vmdk"
 		if err := writeDeltaExtent(filepath.Join(filepath.Dir(local), extName), sectors); err != nil {
-			continue
+			return
 		}
 		d := deltaDescriptor(extName, sectors, pd.get("CID"), vmfsHint(b.FileName), pd.get("ddb.adapterType"))
 		if err := writeFileAtomic(local, d.bytes()); err != nil {
-			continue
+			return
 		}
 		nb := *b
 		nb.FileName = deltaPath
@@ -220,7 +209,7 @@ func takeSnapshotDisks(vm *mo.VirtualMachine) *snapRecord {
 		nd.Backing = &nb
 		devs[i] = &nd
 		rec.disks = append(rec.disks, snapDisk{key: disk.Key, before: b, delta: deltaPath})
-	}
+	})
 	if len(rec.disks) > 0 {
 		simulator.Map.Update(vm, []types.PropertyChange{{Name: "config.hardware.device", Val: devs}})
 	}
