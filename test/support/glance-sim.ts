@@ -9,10 +9,9 @@ import { ChildProcess, execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { spawnTracked, stopTracked } from "./processes";
+import { spawnTracked, stopTracked, withDataDir } from "./processes";
 
 /** The interpreter that has glance installed (the `python3` on PATH may be another one). */
 export const GLANCE_PYTHON = "/usr/bin/python3";
@@ -156,16 +155,7 @@ async function dbSync(confFile: string, logFile: string): Promise<void> {
 }
 
 export async function startGlance(opts: StartGlanceOptions = {}): Promise<GlanceSim> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-esx-glance-"));
-  const cleanup = (): void => {
-    if (!opts.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    return await launch(dataDir, opts, cleanup);
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
+  return withDataDir("pulumi-esx-glance-", opts.keepData, (dataDir, cleanup) => launch(dataDir, opts, cleanup));
 }
 
 async function launch(dataDir: string, opts: StartGlanceOptions, cleanup: () => void): Promise<GlanceSim> {

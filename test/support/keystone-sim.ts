@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { freePort, GLANCE_PYTHON, GlanceSim, startGlance } from "./glance-sim";
-import { spawnTracked, stopTracked } from "./processes";
+import { spawnTracked, stopTracked, withDataDir } from "./processes";
 
 export const KEYSTONE_REGION = "RegionOne";
 
@@ -120,16 +120,7 @@ export async function passwordToken(
 }
 
 export async function startKeystone(opts: StartKeystoneOptions = {}): Promise<KeystoneSim> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-esx-keystone-"));
-  const cleanup = (): void => {
-    if (!opts.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    return await launch(dataDir, opts, cleanup);
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
+  return withDataDir("pulumi-esx-keystone-", opts.keepData, (dataDir, cleanup) => launch(dataDir, opts, cleanup));
 }
 
 async function launch(dataDir: string, opts: StartKeystoneOptions, cleanup: () => void): Promise<KeystoneSim> {

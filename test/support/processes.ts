@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn, SpawnOptions } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 export const PID_DIR = path.resolve(__dirname, "..", "..", ".sim", "pids");
@@ -88,4 +89,21 @@ export function stopRecorded(): number {
     fs.rmSync(file, { force: true });
   }
   return n;
+}
+
+/**
+ * Runs `launch` with a fresh temporary data directory (prefix under the OS temp dir). The directory is removed if
+ * the launch fails; otherwise `cleanup` is handed to the launched server to call when it stops (unless keepData).
+ */
+export async function withDataDir<T>(prefix: string, keepData: boolean | undefined, launch: (dataDir: string, cleanup: () => void) => Promise<T>): Promise<T> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const cleanup = (): void => {
+    if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    return await launch(dataDir, cleanup);
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
 }
