@@ -52,7 +52,9 @@ export async function coldStartSection(opts: BenchOptions): Promise<Row[]> {
     rows.push({
       section: "5",
       figure: "__provider size per resource",
-      value: Object.entries(s).map(([k, v]) => `${k} ${v} B`).join(", "),
+      value: Object.entries(s)
+        .map(([k, v]) => `${k} ${v} B`)
+        .join(", "),
       reference: `a GuestNetwork's other outputs ${outsBytes} B`,
       ratio: fmt.x(s.GuestNetwork / outsBytes),
       bar: "- (informational)",

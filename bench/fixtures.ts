@@ -42,7 +42,15 @@ export async function baseDisk(session: VimSession, name: string, capacityBytes:
     datacenter: ctx.datacenter,
     spec: { _type: "FileBackedVirtualDiskSpec", diskType: "thin", adapterType: "lsiLogic", capacityKb: Math.ceil(capacityBytes / 1024) },
   });
-  return { datastorePath, datastore: DS, capacityBytes: Math.ceil(capacityBytes / 1024) * 1024, adapterType: "lsiLogic", guestId: "ubuntu64Guest", nicType: "vmxnet3", glanceImageId: name };
+  return {
+    datastorePath,
+    datastore: DS,
+    capacityBytes: Math.ceil(capacityBytes / 1024) * 1024,
+    adapterType: "lsiLogic",
+    guestId: "ubuntu64Guest",
+    nicType: "vmxnet3",
+    glanceImageId: name,
+  };
 }
 
 export async function guestNetwork(p: EsxPlugin, name: string, portGroup: string): Promise<Record<string, any>> {

@@ -64,14 +64,18 @@ async function pipeOnce(c: Ctx, imageId: string, size: number, n: number, hashAl
       src.once("end", () => h.digest());
     }
     await new Promise<void>((resolve, reject) => {
-      const req = https.request(put, {
-        method: "PUT",
-        rejectUnauthorized: false,
-        headers: { cookie: c.cookie, "content-type": "application/octet-stream", "content-length": String(size) },
-      }, (res) => {
-        res.resume();
-        res.on("end", () => (res.statusCode === 200 || res.statusCode === 201 ? resolve() : reject(new Error(`pipe PUT: HTTP ${res.statusCode}`))));
-      });
+      const req = https.request(
+        put,
+        {
+          method: "PUT",
+          rejectUnauthorized: false,
+          headers: { cookie: c.cookie, "content-type": "application/octet-stream", "content-length": String(size) },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => (res.statusCode === 200 || res.statusCode === 201 ? resolve() : reject(new Error(`pipe PUT: HTTP ${res.statusCode}`))));
+        },
+      );
       req.on("error", reject);
       pipeline(src, req).catch(reject);
     });

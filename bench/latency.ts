@@ -27,7 +27,9 @@ async function measure(stock: boolean, n: number, log: (m: string) => void): Pro
   const cleanup = new Cleanup();
   try {
     if (stock) process.env.ESXSIM_STOCK_WAIT = "1";
-    const sim = await startEsxSim({ tls: true, vms: 1, methodDelays: { PowerOnVM_Task: 200, PowerOffVM_Task: 150 } }).finally(() => delete process.env.ESXSIM_STOCK_WAIT);
+    const sim = await startEsxSim({ tls: true, vms: 1, methodDelays: { PowerOnVM_Task: 200, PowerOffVM_Task: 150 } }).finally(
+      () => delete process.env.ESXSIM_STOCK_WAIT,
+    );
     cleanup.add("esxsim", () => sim.stop());
     const session = VimSession.for({ host: sim.host, username: sim.username, password: sim.password, thumbprint: sim.thumbprintSha256 });
     cleanup.add("session", () => session.logout());

@@ -71,19 +71,27 @@ async function main(): Promise<void> {
     }
   }
   const seconds = (Date.now() - started.getTime()) / 1000;
-  info.loadavgAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  info.loadavgAtEnd = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
   const header =
     `pulumi-esx benchmarks, ${started.toISOString()}${opts.quick ? " (--quick: small sizes)" : ""}, ${seconds.toFixed(0)} s\n` +
     `machine: ${info.cpus}, ${info.memory}, Linux ${info.kernel}, node ${info.node}, load average ${info.loadavgAtStart} at start, ${info.loadavgAtEnd} at end\n`;
   const md = `${header}\n${markdownTable(rows)}`;
   const out = path.join(repoRoot(), "bench", "results");
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, "latest.json"), JSON.stringify({ date: started.toISOString(), quick: opts.quick, seconds, machine: info, rows, failures }, null, 2) + "\n");
+  fs.writeFileSync(
+    path.join(out, "latest.json"),
+    JSON.stringify({ date: started.toISOString(), quick: opts.quick, seconds, machine: info, rows, failures }, null, 2) + "\n",
+  );
   fs.writeFileSync(path.join(out, "latest.md"), md);
   console.log(md);
   const unmet = rows.filter((r) => r.met === false).length;
   if (failures.length) process.exitCode = 2;
-  opts.log(`${rows.length} figures, ${unmet} bars not met${failures.length ? `, ${failures.length} sections failed` : ""}; wrote ${path.relative(process.cwd(), out)}/latest.{json,md}`);
+  opts.log(
+    `${rows.length} figures, ${unmet} bars not met${failures.length ? `, ${failures.length} sections failed` : ""}; wrote ${path.relative(process.cwd(), out)}/latest.{json,md}`,
+  );
 }
 
 main()

@@ -44,7 +44,9 @@ export async function scaleSection(opts: BenchOptions): Promise<Row[]> {
       if (running !== n) throw new Error(`${n} instances: only ${running} are powered on`);
       const del = await timed(() => Promise.all(made.map((m) => deleteInstance(p, m))));
       deletes[n] = del.ms;
-      log(`scale ${n}: create ${fmt.ms(ms)} (CPU ms: plugin ${cpu[n].plugin}, esxsim ${cpu[n].sim}, bench ${Math.round(cpu[n].bench)}), delete ${fmt.ms(del.ms)}`);
+      log(
+        `scale ${n}: create ${fmt.ms(ms)} (CPU ms: plugin ${cpu[n].plugin}, esxsim ${cpu[n].sim}, bench ${Math.round(cpu[n].bench)}), delete ${fmt.ms(del.ms)}`,
+      );
     }
     const one = wall[1];
     for (const n of counts.slice(1)) {
@@ -61,7 +63,9 @@ export async function scaleSection(opts: BenchOptions): Promise<Row[]> {
         data: { n, ms: wall[n], oneMs: one, deleteMs: deletes[n], cpuMs: cpu[n] },
       });
     }
-    rows[0].note = `host delays (ms): ${Object.entries(delays).map(([k, v]) => `${k} ${v}`).join(", ")}; esx:maxConcurrentOperations at its default (64 operations per host, 72 connections)`;
+    rows[0].note = `host delays (ms): ${Object.entries(delays)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}; esx:maxConcurrentOperations at its default (64 operations per host, 72 connections)`;
 
     // what a lower per-host bound costs: the same N (the barred one) with esx:maxConcurrentOperations = 16
     const whatIfN = quick ? 10 : 50;
@@ -89,7 +93,10 @@ export async function scaleSection(opts: BenchOptions): Promise<Row[]> {
     const reps = quick ? 2 : 4;
     const t: Record<string, number[]> = { small: [], big: [] };
     for (let i = 0; i < reps; i++) {
-      for (const [k, img] of [["small", small], ["big", big]] as const) {
+      for (const [k, img] of [
+        ["small", small],
+        ["big", big],
+      ] as const) {
         const { ms, value: m } = await timed(() => createInstance(p, instanceInputs(p, `lc-${k}-${i}`, img, lan, 500 + i)));
         t[k].push(ms);
         await deleteInstance(p, m);

@@ -95,13 +95,36 @@ export async function soapSection(opts: BenchOptions): Promise<Row[]> {
     const q: EsxPlugin = await startEsxPlugin(config);
     cleanup.add("preview plugin", () => q.plugin.stop());
     const imageState = {
-      host: null, glanceImageId: "soapimg", datastore: DS, folder: "images", diskType: "thin", datastorePath: image.datastorePath,
-      capacityBytes: image.capacityBytes, sourceFormat: "raw", adapterType: "lsiLogic", guestId: "ubuntu64Guest", nicType: "vmxnet3",
-      checksum: "sha512:00", sizeBytes: image.capacityBytes, imported: true,
+      host: null,
+      glanceImageId: "soapimg",
+      datastore: DS,
+      folder: "images",
+      diskType: "thin",
+      datastorePath: image.datastorePath,
+      capacityBytes: image.capacityBytes,
+      sourceFormat: "raw",
+      adapterType: "lsiLogic",
+      guestId: "ubuntu64Guest",
+      nicType: "vmxnet3",
+      checksum: "sha512:00",
+      sizeBytes: image.capacityBytes,
+      imported: true,
     };
     const resources: { kind: "GuestNetwork" | "EsxImage" | "EsxInstance"; name: string; id: string; olds: Record<string, any>; news: Record<string, any> }[] = [
-      { kind: "GuestNetwork", name: "lan", id: "soap-lan", olds: { ...lan }, news: { portGroup: "soap-lan", cidr: "10.30.0.0/16", gateway: "10.30.0.1", dnsServers: ["10.30.0.2"] } },
-      { kind: "GuestNetwork", name: "lan2", id: "soap-lan2", olds: { ...lan, portGroup: "soap-lan2" }, news: { portGroup: "soap-lan2", cidr: "10.30.0.0/16", gateway: "10.30.0.1", vlanId: 7 } },
+      {
+        kind: "GuestNetwork",
+        name: "lan",
+        id: "soap-lan",
+        olds: { ...lan },
+        news: { portGroup: "soap-lan", cidr: "10.30.0.0/16", gateway: "10.30.0.1", dnsServers: ["10.30.0.2"] },
+      },
+      {
+        kind: "GuestNetwork",
+        name: "lan2",
+        id: "soap-lan2",
+        olds: { ...lan, portGroup: "soap-lan2" },
+        news: { portGroup: "soap-lan2", cidr: "10.30.0.0/16", gateway: "10.30.0.1", vlanId: 7 },
+      },
       { kind: "EsxImage", name: "img", id: "soapimg", olds: imageState, news: { glanceImageId: "soapimg" } },
       { kind: "EsxInstance", name: "i0", id: made.id, olds: made.outs, news: { ...instanceInputs(q, "i0", image, lan, 0), cpus: 4 } },
     ];

@@ -39,7 +39,7 @@ export function engineAddress(argv: string[] = process.argv): string | undefined
   const script = argv[1] ?? "";
   const addr = argv[2];
   if (!/dynamic-provider[\\/]index\.js$/.test(script) || !addr) return undefined;
-  return /^[\w.\-\[\]:]+:\d+$/.test(addr) ? addr : undefined;
+  return /^[\w.\-[\]:]+:\d+$/.test(addr) ? addr : undefined;
 }
 
 let client: EngineClient | undefined;

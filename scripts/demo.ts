@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     if (cli) {
       await viaCli(cli, root, work, config);
     } else {
-      say("Pulumi CLI not available (its npm installer downloads the CLI from the internet, which this machine cannot reach): running examples/quickstart through the engine-protocol harness instead.");
+      say(
+        "Pulumi CLI not available (its npm installer downloads the CLI from the internet, which this machine cannot reach): running examples/quickstart through the engine-protocol harness instead.",
+      );
       await viaHarness(root, work, config);
     }
     const s = VimSession.for({ host: esx.host, username: esx.username, password: esx.password, thumbprint: esx.thumbprintSha256 });
@@ -91,12 +93,19 @@ async function main(): Promise<void> {
 }
 
 async function showHost(config: Record<string, string>): Promise<void> {
-  const s = VimSession.for({ host: config["esx:host"], username: config["esx:username"], password: config["esx:password"], thumbprint: config["esx:thumbprint"] });
-  const vms = (await retrieveInventory(s, { VirtualMachine: ["name", "runtime.powerState", "config.extraConfig"] })).filter((o) => o.ref.type === "VirtualMachine");
+  const s = VimSession.for({
+    host: config["esx:host"],
+    username: config["esx:username"],
+    password: config["esx:password"],
+    thumbprint: config["esx:thumbprint"],
+  });
+  const vms = (await retrieveInventory(s, { VirtualMachine: ["name", "runtime.powerState", "config.extraConfig"] })).filter(
+    (o) => o.ref.type === "VirtualMachine",
+  );
   say("On the host:");
   for (const vm of vms) {
     const extra = vm.props["config.extraConfig"];
-    const opts: any[] = Array.isArray(extra) ? extra : (extra?.OptionValue ? [].concat(extra.OptionValue) : []);
+    const opts: any[] = Array.isArray(extra) ? extra : extra?.OptionValue ? [].concat(extra.OptionValue) : [];
     const mid = opts.find((o) => o.key === "machine.id")?.value;
     say(`  ${vm.props.name}: ${vm.props["runtime.powerState"]}, machine.id=${mid}`);
   }

@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   ];
   console.log("Simulated ESX host and Glance are running. Stack config:\n");
   console.log(lines.map((l) => `  ${l}`).join("\n"));
-  console.log(`\nDatastores: ${Object.entries(esx.datastores).map(([n, d]) => `${n} -> ${d}`).join(", ")}`);
+  console.log(
+    `\nDatastores: ${Object.entries(esx.datastores)
+      .map(([n, d]) => `${n} -> ${d}`)
+      .join(", ")}`,
+  );
   console.log("Press Ctrl-C to stop.");
   const stop = async () => {
     await Promise.allSettled([esx.stop(), glance.stop()]);

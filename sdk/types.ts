@@ -20,11 +20,23 @@ export type Inputs<T> = { [K in keyof T]: InputOf<T[K]> };
 type InputOf<V> = V extends (infer E)[] ? pulumi.Input<InputOf<E>[]> : V extends object ? pulumi.Input<Inputs<V>> : pulumi.Input<V>;
 
 /** Plain (fully resolved) values of an args type. */
-type Plain<T> = T extends pulumi.Output<infer U> ? Plain<U> : T extends Promise<infer U> ? Plain<U> : T extends (infer E)[] ? Plain<E>[] : T extends object ? { [K in keyof T]: Plain<T[K]> } : T;
+type Plain<T> =
+  T extends pulumi.Output<infer U>
+    ? Plain<U>
+    : T extends Promise<infer U>
+      ? Plain<U>
+      : T extends (infer E)[]
+        ? Plain<E>[]
+        : T extends object
+          ? { [K in keyof T]: Plain<T[K]> }
+          : T;
 type Assert<T extends true> = T;
 /** Every value the schema accepts is accepted by the generated args, and the same keys are known. */
 type Covers<Gen, Zod> = [Zod] extends [Plain<Gen>] ? true : false;
 type SameKeys<Gen, Zod> = [Exclude<keyof Zod, keyof Gen | "resourceName" | "resourceUrn">, Exclude<keyof Gen, keyof Zod>] extends [never, never] ? true : false;
-export type _GuestNetworkChecks = [Assert<Covers<GuestNetworkArgs, z.input<typeof guestNetworkInputs>>>, Assert<SameKeys<GuestNetworkArgs, z.input<typeof guestNetworkInputs>>>];
+export type _GuestNetworkChecks = [
+  Assert<Covers<GuestNetworkArgs, z.input<typeof guestNetworkInputs>>>,
+  Assert<SameKeys<GuestNetworkArgs, z.input<typeof guestNetworkInputs>>>,
+];
 export type _EsxImageChecks = [Assert<SameKeys<EsxImageArgs, z.input<typeof esxImageInputs>>>];
 export type _EsxInstanceChecks = [Assert<SameKeys<EsxInstanceArgs, z.input<typeof esxInstanceInputs>>>];

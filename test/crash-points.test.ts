@@ -56,7 +56,10 @@ interface Point {
 }
 
 const hold = { action: { delayMs: 600_000 }, when: "after" } as const;
-const after = (soapOp: string, skip = 0) => () => ({ soapOp, skip, ...hold }) as FaultRule;
+const after =
+  (soapOp: string, skip = 0) =>
+  () =>
+    ({ soapOp, skip, ...hold }) as FaultRule;
 const afterPut = (file: (c: { folder: string }) => string) => (c: { folder: string; name: string }) =>
   ({ method: "PUT", pathPrefix: `/folder/${file(c)}`, ...hold }) as FaultRule;
 
@@ -67,8 +70,17 @@ const POINTS: Point[] = [
   { point: "after the lock owner is written", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}.lock/owner`) },
   { point: "after DeleteDatastoreFile_Task of leftovers", kind: "image-create", rule: after("DeleteDatastoreFile_Task", 0) },
   { point: "after MakeDirectory of the image dir", kind: "image-create", rule: after("MakeDirectory", 2) },
-  { point: "in the middle of the datastore upload", kind: "image-create", rule: (c) => ({ method: "PUT", pathPrefix: `/folder/${c.folder}/${imageId}/${imageId}-flat.vmdk`, action: "cut-request", cutAfterBytes: SIZE / 2 }) },
-  { point: "in the middle of the Glance download", kind: "image-create", at: "glance", rule: () => ({ method: "GET", pathPrefix: `/v2/images/${imageId}/file`, action: "cut-response", cutAfterBytes: SIZE / 3 }) },
+  {
+    point: "in the middle of the datastore upload",
+    kind: "image-create",
+    rule: (c) => ({ method: "PUT", pathPrefix: `/folder/${c.folder}/${imageId}/${imageId}-flat.vmdk`, action: "cut-request", cutAfterBytes: SIZE / 2 }),
+  },
+  {
+    point: "in the middle of the Glance download",
+    kind: "image-create",
+    at: "glance",
+    rule: () => ({ method: "GET", pathPrefix: `/v2/images/${imageId}/file`, action: "cut-response", cutAfterBytes: SIZE / 3 }),
+  },
   { point: "after the -flat upload completed", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/${imageId}-flat.vmdk`) },
   { point: "after image.json", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/image.json`) },
   { point: "after the descriptor", kind: "image-create", rule: afterPut((c) => `${c.folder}/${imageId}/${imageId}.vmdk`) },
@@ -106,7 +118,10 @@ function proxyOf(pt: Point): FaultProxy {
 async function crashDuring(pt: Point, c: { folder: string; name: string }, victim: EsxPlugin, op: () => Promise<unknown>): Promise<void> {
   const rule: FaultRule = { ...pt.rule(c), onMatch: () => victim.plugin.kill() };
   proxyOf(pt).addRule(rule);
-  const r = await op().then(() => "finished", (e: Error) => e);
+  const r = await op().then(
+    () => "finished",
+    (e: Error) => e,
+  );
   expect(r).toBeInstanceOf(Error); // the plugin died before answering
   await proxyOf(pt).fired(rule);
   env.clearRules();
@@ -117,7 +132,9 @@ function imageFiles(folder: string): string[] {
 }
 
 function expectCompleteCopy(folder: string, refs: string[]) {
-  expect(imageFiles(folder)).toEqual([imageId, `${imageId}/${imageId}-flat.vmdk`, `${imageId}/${imageId}.vmdk`, `${imageId}/image.json`, `${imageId}/refs.json`].sort());
+  expect(imageFiles(folder)).toEqual(
+    [imageId, `${imageId}/${imageId}-flat.vmdk`, `${imageId}/${imageId}.vmdk`, `${imageId}/image.json`, `${imageId}/refs.json`].sort(),
+  );
   const dir = path.join(env.sim.datastores[DS], folder, imageId);
   expect(fs.readFileSync(path.join(dir, `${imageId}-flat.vmdk`)).equals(data)).toBe(true);
   expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, "refs.json"), "utf8")).refs).sort()).toEqual([...refs].sort());
@@ -202,7 +219,12 @@ const CAPTURE_POINTS: Point[] = [
   { point: "after CreateSnapshot_Task", kind: "capture-create", rule: after("CreateSnapshot_Task") },
   { point: "after CopyVirtualDisk_Task", kind: "capture-create", rule: after("CopyVirtualDisk_Task") },
   // The image data PUT (POST makes the image): cut after 256 KiB of the ~2 MiB streamOptimized body, the plugin dies at the cut.
-  { point: "in the middle of the Glance upload", kind: "capture-create", at: "glance", rule: () => ({ method: "PUT", pathPrefix: "/v2/images/", action: "cut-request", cutAfterBytes: 256 * 1024 }) },
+  {
+    point: "in the middle of the Glance upload",
+    kind: "capture-create",
+    at: "glance",
+    rule: () => ({ method: "PUT", pathPrefix: "/v2/images/", action: "cut-request", cutAfterBytes: 256 * 1024 }),
+  },
 ];
 
 describe("capture", () => {
@@ -236,43 +258,51 @@ describe("capture", () => {
     if (base) await owner.plugin.delete(base.id, owner.urn("EsxImage", "capbase"), base.outs);
   }, 120_000);
 
-  test.each(CAPTURE_POINTS)("killed $point: the rerun leaves one active Glance image, no snapshot, no temporary folder", async (pt) => {
-    const i = ++n;
-    const name = `capture-${i}`;
-    const c = { folder: "images", name };
-    const p1 = await env.plugin();
-    const urn = p1.urn("EsxImage", name);
-    const inp = { captureFrom: { vmId: vm.outs.vmId, name: vm.outs.name }, glance: { name }, resourceUrn: urn };
-    const before = new Set((await glanceImages()).map((g) => g.id));
+  test.each(CAPTURE_POINTS)(
+    "killed $point: the rerun leaves one active Glance image, no snapshot, no temporary folder",
+    async (pt) => {
+      const i = ++n;
+      const name = `capture-${i}`;
+      const c = { folder: "images", name };
+      const p1 = await env.plugin();
+      const urn = p1.urn("EsxImage", name);
+      const inp = { captureFrom: { vmId: vm.outs.vmId, name: vm.outs.name }, glance: { name }, resourceUrn: urn };
+      const before = new Set((await glanceImages()).map((g) => g.id));
 
-    await crashDuring(pt, c, p1, () => p1.up("EsxImage", name, inp));
-    // The killed run did leave something (else this case proves nothing).
-    const left = { snapshots: (await snapshots()).length, folders: captureFolders().length, images: (await glanceImages()).filter((g) => g.name === name).map((g) => g.status) };
-    if (pt.point.includes("CreateSnapshot")) expect(left.snapshots).toBe(1);
-    else if (pt.point.includes("CopyVirtualDisk")) expect([left.snapshots, left.folders]).toEqual([1, 1]);
-    else {
-      expect(left.folders).toBe(1);
-      expect(left.images).toHaveLength(1);
-      expect(left.images[0]).not.toBe("active");
-    }
+      await crashDuring(pt, c, p1, () => p1.up("EsxImage", name, inp));
+      // The killed run did leave something (else this case proves nothing).
+      const left = {
+        snapshots: (await snapshots()).length,
+        folders: captureFolders().length,
+        images: (await glanceImages()).filter((g) => g.name === name).map((g) => g.status),
+      };
+      if (pt.point.includes("CreateSnapshot")) expect(left.snapshots).toBe(1);
+      else if (pt.point.includes("CopyVirtualDisk")) expect([left.snapshots, left.folders]).toEqual([1, 1]);
+      else {
+        expect(left.folders).toBe(1);
+        expect(left.images).toHaveLength(1);
+        expect(left.images[0]).not.toBe("active");
+      }
 
-    const p2 = await env.plugin();
-    const made = await p2.up("EsxImage", name, inp);
-    try {
-      const mine = (await glanceImages()).filter((g) => g.name === name);
-      expect(mine.map((g) => [g.id, g.status])).toEqual([[made.id, "active"]]);
-      expect(mine[0].pulumi_esx_capture).toMatch(/^[0-9a-f]{16}$/);
-      // No image made during this case other than the one (the killed run's is gone, whatever its name).
-      expect((await glanceImages()).filter((g) => !before.has(g.id)).map((g) => g.id)).toEqual([made.id]);
-      expect(await snapshots()).toEqual([]);
-      expect(captureFolders()).toEqual([]);
-      const disk = (await readVm(await env.ctx(), vmRef(vm.id)))!.devices.disks[0];
-      expect(disk.fileName).toBe(`[${DS}] capvm/capvm.vmdk`);
-      expect(p2.plugin.logs.some((l) => /an interrupted capture left/.test(l.message))).toBe(true);
-    } finally {
-      await p2.plugin.delete(made.id, urn, made.outs);
-      await p2.plugin.stop();
-    }
-    expect((await glanceImages()).filter((g) => g.name === name)).toEqual([]);
-  }, 120_000);
+      const p2 = await env.plugin();
+      const made = await p2.up("EsxImage", name, inp);
+      try {
+        const mine = (await glanceImages()).filter((g) => g.name === name);
+        expect(mine.map((g) => [g.id, g.status])).toEqual([[made.id, "active"]]);
+        expect(mine[0].pulumi_esx_capture).toMatch(/^[0-9a-f]{16}$/);
+        // No image made during this case other than the one (the killed run's is gone, whatever its name).
+        expect((await glanceImages()).filter((g) => !before.has(g.id)).map((g) => g.id)).toEqual([made.id]);
+        expect(await snapshots()).toEqual([]);
+        expect(captureFolders()).toEqual([]);
+        const disk = (await readVm(await env.ctx(), vmRef(vm.id)))!.devices.disks[0];
+        expect(disk.fileName).toBe(`[${DS}] capvm/capvm.vmdk`);
+        expect(p2.plugin.logs.some((l) => /an interrupted capture left/.test(l.message))).toBe(true);
+      } finally {
+        await p2.plugin.delete(made.id, urn, made.outs);
+        await p2.plugin.stop();
+      }
+      expect((await glanceImages()).filter((g) => g.name === name)).toEqual([]);
+    },
+    120_000,
+  );
 });

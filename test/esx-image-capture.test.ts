@@ -38,8 +38,6 @@ let dsDir: string;
 let expected: Buffer;
 let vm: Record<string, any>;
 
-
-
 /**
  * A vmfsSparse ("COWD") delta extent with 1-sector grains, as ESX writes redo logs: header (numSectors @12,
  * grainSize @16, gdOffset @20, numGDEntries @24, freeSector @28), grain directory, 4096-entry grain tables, grains.
@@ -127,7 +125,15 @@ beforeAll(async () => {
     name: "web",
     resourceName: "web",
     resourceUrn: p.urn("EsxInstance", "web"),
-    image: { datastorePath: image.datastorePath, datastore: image.datastore, capacityBytes: image.capacityBytes, adapterType: image.adapterType, guestId: image.guestId, nicType: image.nicType, glanceImageId: image.glanceImageId },
+    image: {
+      datastorePath: image.datastorePath,
+      datastore: image.datastore,
+      capacityBytes: image.capacityBytes,
+      adapterType: image.adapterType,
+      guestId: image.guestId,
+      nicType: image.nicType,
+      glanceImageId: image.glanceImageId,
+    },
     cpus: 1,
     memoryMb: 512,
     networks: [{ network: { portGroup: lan.portGroup, cidr: lan.cidr, gateway: lan.gateway }, ip: "10.30.0.10", nicType: "e1000" }],
@@ -137,7 +143,12 @@ beforeAll(async () => {
 
   // Distinct bytes in the linked clone's delta: inside a zero run and over data, across a grain-table boundary, the last sector.
   const sectors = SIZE / 512;
-  const cloneWrites = sectorWrites([[0, 3], [100, 40], [4090, 12], [sectors - 1, 1]]);
+  const cloneWrites = sectorWrites([
+    [0, 3],
+    [100, 40],
+    [4090, 12],
+    [sectors - 1, 1],
+  ]);
   const deltaFile = path.join(dsDir, "web", "web-delta.vmdk");
   expect(fs.readFileSync(deltaFile).subarray(0, 4).toString("latin1")).toBe("COWD");
   fs.writeFileSync(deltaFile, cowdFile(sectors, cloneWrites));
@@ -162,7 +173,10 @@ test("a snapshot's delta takes the writes and RemoveSnapshot merges them into th
   expect(during.fileName).toBe(`[${DS}] web/web-000001.vmdk`);
   expect(during.parentFileName).toBe(`[${DS}] web/web.vmdk`);
   expect(fs.readFileSync(path.join(dsDir, "web", "web-000001.vmdk"), "utf8")).toContain(`parentFileNameHint="/vmfs/volumes/${DS}/web/web.vmdk"`);
-  const snapWrites = sectorWrites([[2, 4], [5000, 9]]);
+  const snapWrites = sectorWrites([
+    [2, 4],
+    [5000, 9],
+  ]);
   fs.writeFileSync(path.join(dsDir, "web", "web-000001-delta.vmdk"), cowdFile(SIZE / 512, snapWrites));
 
   await runTask(session, "RemoveSnapshot_Task", snap, { removeChildren: false, consolidate: true });
@@ -184,7 +198,10 @@ describe("capture", () => {
   test("create: the Glance image holds the consolidated disk; no snapshot, no temporary copy left", async () => {
     const before = p.plugin.logs.length;
     ({ id, outs } = await p.up("EsxImage", "golden", inputs()));
-    const logs = p.plugin.logs.slice(before).map((l) => l.message).join("\n");
+    const logs = p.plugin.logs
+      .slice(before)
+      .map((l) => l.message)
+      .join("\n");
     expect(logs).toMatch(/snapshotting web/);
     expect(logs).toMatch(/removing the snapshot/);
 
@@ -207,8 +224,21 @@ describe("capture", () => {
     expect(outs.host).toBeNull();
 
     const img = await client.getImage(id);
-    expect(img).toMatchObject({ status: "active", name: "golden-v1", disk_format: "vmdk", container_format: "bare", visibility: "private", size: outs.sizeBytes });
-    expect(img.properties).toMatchObject({ vmware_disktype: "streamOptimized", vmware_adaptertype: "lsiLogic", vmware_ostype: "ubuntu64Guest", hw_vif_model: "e1000", os_distro: "testos" });
+    expect(img).toMatchObject({
+      status: "active",
+      name: "golden-v1",
+      disk_format: "vmdk",
+      container_format: "bare",
+      visibility: "private",
+      size: outs.sizeBytes,
+    });
+    expect(img.properties).toMatchObject({
+      vmware_disktype: "streamOptimized",
+      vmware_adaptertype: "lsiLogic",
+      vmware_ostype: "ubuntu64Guest",
+      hw_vif_model: "e1000",
+      os_distro: "testos",
+    });
     expect(outs.checksum).toBe(`${img.os_hash_algo}:${img.os_hash_value}`);
 
     // The bytes: Glance's data, converted by qemu-img, equal base + clone delta + merged snapshot writes.
@@ -259,7 +289,8 @@ describe("capture", () => {
 
 test("check: glanceImageId xor captureFrom, glance needed with captureFrom, no diskType, no reserved properties", async () => {
   const urn = p.urn("EsxImage", "bad");
-  const failures = async (news: Record<string, any>) => (await p.plugin.check(urn, {}, { ...news, __provider: p.provider.EsxImage })).failures.map((f) => f.property);
+  const failures = async (news: Record<string, any>) =>
+    (await p.plugin.check(urn, {}, { ...news, __provider: p.provider.EsxImage })).failures.map((f) => f.property);
   const cap = { vmId: "vm-1", name: "web" };
   expect(await failures({ glanceImageId: "abc", captureFrom: cap, glance: { name: "x" } })).toEqual(["captureFrom"]);
   expect(await failures({})).toEqual(["glanceImageId"]);
@@ -285,10 +316,15 @@ describe("failures leave no snapshot, no temporary copy and no Glance image", ()
     fs.mkdirSync(path.join(dsDir, "images"), { recursive: true });
     fs.writeFileSync(path.join(dsDir, "images", "blocker"), "a file where the capture wants a folder");
     const before = p.plugin.logs.length;
-    await expect(p.up("EsxImage", "blocked", { captureFrom: { vmId: vm.vmId, name: vm.name }, glance: { name: "blocked-v1" }, folder: "images/blocker" })).rejects.toThrow(
-      /EsxImage "blocked-v1 \(capture of web\)"/,
-    );
-    expect(p.plugin.logs.slice(before).map((l) => l.message).join("\n")).toMatch(/snapshotting web/);
+    await expect(
+      p.up("EsxImage", "blocked", { captureFrom: { vmId: vm.vmId, name: vm.name }, glance: { name: "blocked-v1" }, folder: "images/blocker" }),
+    ).rejects.toThrow(/EsxImage "blocked-v1 \(capture of web\)"/);
+    expect(
+      p.plugin.logs
+        .slice(before)
+        .map((l) => l.message)
+        .join("\n"),
+    ).toMatch(/snapshotting web/);
     expect(await snapshotsOf(vm.vmId)).toEqual([]);
     expect((await readVm(await hostContext(session), vmRef(vm.vmId)))!.devices.disks[0].fileName).toBe(`[${DS}] web/web.vmdk`);
     expect(fs.readdirSync(path.join(dsDir, "web")).filter((f) => /-\d{6}/.test(f))).toEqual([]);

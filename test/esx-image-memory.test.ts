@@ -80,7 +80,9 @@ async function importMeasured(name: string, size: number, every: number): Promis
 test("plugin RSS does not grow with the image size (64 MiB vs 1 GiB streamOptimized)", async () => {
   const small = await importMeasured("small", 64 * MiB, 16 * MiB);
   const large = await importMeasured("large", 1024 * MiB, 128 * MiB);
-  console.log(`plugin RSS growth: 64 MiB image ${(small.peakGrowth / MiB).toFixed(1)} MiB in ${small.seconds}s, 1 GiB image ${(large.peakGrowth / MiB).toFixed(1)} MiB in ${large.seconds}s`);
+  console.log(
+    `plugin RSS growth: 64 MiB image ${(small.peakGrowth / MiB).toFixed(1)} MiB in ${small.seconds}s, 1 GiB image ${(large.peakGrowth / MiB).toFixed(1)} MiB in ${large.seconds}s`,
+  );
   // A leak proportional to the data would put the 1 GiB run hundreds of MiB above the 64 MiB one; garbage-collector
   // timing moves either by a few tens of MiB, hence the margins (the benchmark reports the exact figures).
   expect(large.peakGrowth).toBeLessThan(small.peakGrowth + 64 * MiB);

@@ -26,8 +26,6 @@ let dir: string;
 let ds: string;
 let dsDir: string;
 
-
-
 async function upload(name: string, file: string, diskFormat: string, properties: Record<string, string> = {}): Promise<string> {
   const img = await client.createImage({ name, disk_format: diskFormat, container_format: "bare", properties });
   await client.uploadData(img.id, fs.createReadStream(file), fs.statSync(file).size);
@@ -77,69 +75,80 @@ describe("formats", () => {
     fs.writeFileSync(raw, diskData(size, 7));
   });
 
-  const cases: { name: string; make: () => { file: string; fmt: string; diskFormat: string }; props?: Record<string, string>; expect: Record<string, any> }[] = [
-    { name: "raw", make: () => ({ file: raw, fmt: "raw", diskFormat: "raw" }), expect: { sourceFormat: "raw", adapterType: "lsiLogic", nicType: "vmxnet3", guestId: "otherGuest", diskType: "thin" } },
-    {
-      name: "flat",
-      make: () => ({ file: raw, fmt: "raw", diskFormat: "vmdk" }),
-      props: { vmware_adaptertype: "ide", hw_vif_model: "VirtualE1000", vmware_ostype: "ubuntu64Guest", vmware_disktype: "preallocated" },
-      expect: { sourceFormat: "flat", adapterType: "ide", nicType: "e1000", guestId: "ubuntu64Guest", diskType: "thick" },
-    },
-    {
-      name: "monolithicSparse",
-      make: () => {
-        const f = path.join(dir, "disk-sparse.vmdk");
-        qemuImg("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicSparse,adapter_type=buslogic", raw, f);
-        return { file: f, fmt: "vmdk", diskFormat: "vmdk" };
+  const cases: { name: string; make: () => { file: string; fmt: string; diskFormat: string }; props?: Record<string, string>; expect: Record<string, any> }[] =
+    [
+      {
+        name: "raw",
+        make: () => ({ file: raw, fmt: "raw", diskFormat: "raw" }),
+        expect: { sourceFormat: "raw", adapterType: "lsiLogic", nicType: "vmxnet3", guestId: "otherGuest", diskType: "thin" },
       },
-      expect: { sourceFormat: "monolithicSparse", adapterType: "busLogic" },
-    },
-    {
-      name: "streamOptimized",
-      make: () => {
-        const f = path.join(dir, "disk-so.vmdk");
-        qemuImg("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, f);
-        return { file: f, fmt: "vmdk", diskFormat: "vmdk" };
+      {
+        name: "flat",
+        make: () => ({ file: raw, fmt: "raw", diskFormat: "vmdk" }),
+        props: { vmware_adaptertype: "ide", hw_vif_model: "VirtualE1000", vmware_ostype: "ubuntu64Guest", vmware_disktype: "preallocated" },
+        expect: { sourceFormat: "flat", adapterType: "ide", nicType: "e1000", guestId: "ubuntu64Guest", diskType: "thick" },
       },
-      props: { vmware_adaptertype: "paraVirtual", hw_vif_model: "e1000e" },
-      expect: { sourceFormat: "streamOptimized", adapterType: "paraVirtual", nicType: "e1000e" },
+      {
+        name: "monolithicSparse",
+        make: () => {
+          const f = path.join(dir, "disk-sparse.vmdk");
+          qemuImg("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicSparse,adapter_type=buslogic", raw, f);
+          return { file: f, fmt: "vmdk", diskFormat: "vmdk" };
+        },
+        expect: { sourceFormat: "monolithicSparse", adapterType: "busLogic" },
+      },
+      {
+        name: "streamOptimized",
+        make: () => {
+          const f = path.join(dir, "disk-so.vmdk");
+          qemuImg("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, f);
+          return { file: f, fmt: "vmdk", diskFormat: "vmdk" };
+        },
+        props: { vmware_adaptertype: "paraVirtual", hw_vif_model: "e1000e" },
+        expect: { sourceFormat: "streamOptimized", adapterType: "paraVirtual", nicType: "e1000e" },
+      },
+    ];
+
+  test.each(cases)(
+    "$name image lands byte-identical to qemu-img convert -O raw; delete removes its folder",
+    async (c) => {
+      const { file, fmt, diskFormat } = c.make();
+      const id = await upload(`img-${c.name}`, file, diskFormat, c.props);
+      const { id: ref, outs } = await p.up("EsxImage", `img-${c.name}`, { glanceImageId: id });
+      expect(ref).toEqual(expect.any(String));
+      expect(outs).toMatchObject({
+        glanceImageId: id,
+        datastore: ds,
+        folder: "images",
+        datastorePath: `[${ds}] images/${id}/${id}.vmdk`,
+        capacityBytes: size,
+        sizeBytes: fs.statSync(file).size,
+        imported: true,
+        ...c.expect,
+      });
+      expect(outs.checksum).toMatch(/^sha512:[0-9a-f]{128}$/);
+      const flat = fs.readFileSync(path.join(imageDir(id), `${id}-flat.vmdk`));
+      expect(flat.length).toBe(size);
+      expect(flat.equals(rawOf(file, fmt))).toBe(true);
+      const d = parseDescriptor(fs.readFileSync(path.join(imageDir(id), `${id}.vmdk`), "utf8"));
+      expect(d.capacityBytes).toBe(size);
+      expect(d.extents).toEqual([{ access: "RW", sectors: size / 512, type: "VMFS", fileName: `${id}-flat.vmdk` }]);
+      expect(d.adapterType).toBe(
+        { lsiLogic: "lsilogic", ide: "ide", busLogic: "buslogic", paraVirtual: "lsilogic", lsiLogicsas: "lsilogic" }[outs.adapterType as string],
+      );
+      expect(d.thinProvisioned).toBe(outs.diskType === "thin");
+
+      // Refresh: still there.
+      const r = await p.plugin.read(ref, p.urn("EsxImage", `img-${c.name}`), outs);
+      expect(r.id).toBe(ref);
+      expect(r.properties.datastorePath).toBe(outs.datastorePath);
+
+      await p.plugin.delete(ref, p.urn("EsxImage", `img-${c.name}`), outs);
+      expect(fs.existsSync(imageDir(id))).toBe(false);
+      expect(fs.existsSync(`${imageDir(id)}.lock`)).toBe(false);
     },
-  ];
-
-  test.each(cases)("$name image lands byte-identical to qemu-img convert -O raw; delete removes its folder", async (c) => {
-    const { file, fmt, diskFormat } = c.make();
-    const id = await upload(`img-${c.name}`, file, diskFormat, c.props);
-    const { id: ref, outs } = await p.up("EsxImage", `img-${c.name}`, { glanceImageId: id });
-    expect(ref).toEqual(expect.any(String));
-    expect(outs).toMatchObject({
-      glanceImageId: id,
-      datastore: ds,
-      folder: "images",
-      datastorePath: `[${ds}] images/${id}/${id}.vmdk`,
-      capacityBytes: size,
-      sizeBytes: fs.statSync(file).size,
-      imported: true,
-      ...c.expect,
-    });
-    expect(outs.checksum).toMatch(/^sha512:[0-9a-f]{128}$/);
-    const flat = fs.readFileSync(path.join(imageDir(id), `${id}-flat.vmdk`));
-    expect(flat.length).toBe(size);
-    expect(flat.equals(rawOf(file, fmt))).toBe(true);
-    const d = parseDescriptor(fs.readFileSync(path.join(imageDir(id), `${id}.vmdk`), "utf8"));
-    expect(d.capacityBytes).toBe(size);
-    expect(d.extents).toEqual([{ access: "RW", sectors: size / 512, type: "VMFS", fileName: `${id}-flat.vmdk` }]);
-    expect(d.adapterType).toBe({ lsiLogic: "lsilogic", ide: "ide", busLogic: "buslogic", paraVirtual: "lsilogic", lsiLogicsas: "lsilogic" }[outs.adapterType as string]);
-    expect(d.thinProvisioned).toBe(outs.diskType === "thin");
-
-    // Refresh: still there.
-    const r = await p.plugin.read(ref, p.urn("EsxImage", `img-${c.name}`), outs);
-    expect(r.id).toBe(ref);
-    expect(r.properties.datastorePath).toBe(outs.datastorePath);
-
-    await p.plugin.delete(ref, p.urn("EsxImage", `img-${c.name}`), outs);
-    expect(fs.existsSync(imageDir(id))).toBe(false);
-    expect(fs.existsSync(`${imageDir(id)}.lock`)).toBe(false);
-  }, 60_000);
+    60_000,
+  );
 
   // qemu-img 7.2 leaves out the end-of-stream marker for some images (grain directory at the start, no footer,
   // e.g. for all-random data): such a stream is complete when it ends at a marker boundary.
@@ -288,7 +297,13 @@ describe("sharing, diff, drift", () => {
     // A state from before resourceUrn, now given one by the sdk: nothing to do.
     const withUrn = await p.plugin.diff(ref, urn, olds, { glanceImageId: id, resourceUrn: urn, __provider: p.provider.EsxImage });
     expect(withUrn.changes).toBe("none");
-    const all = await p.plugin.diff(ref, urn, olds, { glanceImageId: "other", datastore: "ds2", folder: "f2", diskType: "thick", __provider: p.provider.EsxImage });
+    const all = await p.plugin.diff(ref, urn, olds, {
+      glanceImageId: "other",
+      datastore: "ds2",
+      folder: "f2",
+      diskType: "thick",
+      __provider: p.provider.EsxImage,
+    });
     expect(all.replaces.sort()).toEqual(["datastore", "diskType", "folder", "glanceImageId"]);
 
     fs.rmSync(imageDir(id), { recursive: true });
@@ -305,7 +320,12 @@ test("delete refuses while a VM uses the disk as its linked-clone parent, naming
   const { id: ref, outs } = await p.up("EsxImage", "parent", { glanceImageId: id });
   const session = VimSession.for({ host: sim.host, username: sim.username, password: sim.password, thumbprint: sim.thumbprintSha256 });
   const ctx = await hostContext(session);
-  const backing = (fileName: string, parent?: any) => ({ _type: "VirtualDiskFlatVer2BackingInfo", fileName, diskMode: "persistent", ...(parent ? { parent } : {}) });
+  const backing = (fileName: string, parent?: any) => ({
+    _type: "VirtualDiskFlatVer2BackingInfo",
+    fileName,
+    diskMode: "persistent",
+    ...(parent ? { parent } : {}),
+  });
   const vm = await runTask(session, "CreateVM_Task", ctx.vmFolder, {
     config: {
       name: "clone-1",
@@ -318,7 +338,14 @@ test("delete refuses while a VM uses the disk as its linked-clone parent, naming
         {
           operation: "add",
           fileOperation: "create",
-          device: { _type: "VirtualDisk", key: 2000, controllerKey: 1000, unitNumber: 0, capacityInKB: 2048, backing: backing(`[${ds}] clone-1/clone-1.vmdk`, backing(outs.datastorePath)) },
+          device: {
+            _type: "VirtualDisk",
+            key: 2000,
+            controllerKey: 1000,
+            unitNumber: 0,
+            capacityInKB: 2048,
+            backing: backing(`[${ds}] clone-1/clone-1.vmdk`, backing(outs.datastorePath)),
+          },
         },
       ],
     },

@@ -70,7 +70,15 @@ beforeAll(async () => {
   p = await startEsxPlugin(simConfig(sim));
   session = VimSession.for({ host: sim.host, username: sim.username, password: sim.password, thumbprint: sim.thumbprintSha256 });
   lan = (await p.up("GuestNetwork", "lan", { portGroup: "inst-lan", cidr: "10.10.10.0/24", gateway: "10.10.10.1", dnsServers: ["10.10.10.2"] })).outs;
-  const d = (await p.up("GuestNetwork", "dmz", { portGroup: "inst-dmz", vlanId: 20, cidr: "10.20.0.0/24", gateway: "10.20.0.1", allocationRange: { start: "10.20.0.50", end: "10.20.0.60" } })).outs;
+  const d = (
+    await p.up("GuestNetwork", "dmz", {
+      portGroup: "inst-dmz",
+      vlanId: 20,
+      cidr: "10.20.0.0/24",
+      gateway: "10.20.0.1",
+      allocationRange: { start: "10.20.0.50", end: "10.20.0.60" },
+    })
+  ).outs;
   dmz = { portGroup: d.portGroup, cidr: d.cidr, gateway: d.gateway, dnsServers: d.dnsServers, allocationRange: d.allocationRange };
   const ctx = await hostContext(session);
   await runTask(session, "CreateVirtualDisk_Task", ctx.virtualDiskManager, {
@@ -78,7 +86,15 @@ beforeAll(async () => {
     datacenter: ctx.datacenter,
     spec: { _type: "FileBackedVirtualDiskSpec", diskType: "thin", adapterType: "lsiLogic", capacityKb: 1024 * 1024 },
   });
-  image = { datastorePath: BASE, datastore: DS, capacityBytes: GiB, adapterType: "lsiLogic", guestId: "ubuntu64Guest", nicType: "vmxnet3", glanceImageId: "img1" };
+  image = {
+    datastorePath: BASE,
+    datastore: DS,
+    capacityBytes: GiB,
+    adapterType: "lsiLogic",
+    guestId: "ubuntu64Guest",
+    nicType: "vmxnet3",
+    glanceImageId: "img1",
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -93,10 +109,23 @@ test("linked clone: create, host config, no-op diff, in-place updates, reboot, d
   const baseHash = sha(dsFile("images/img1/img1-flat.vmdk")) + sha(dsFile("images/img1/img1.vmdk"));
   const before = p.plugin.logs.length;
   const { id, outs } = await p.up("EsxInstance", "web-1", inputs("web-1"));
-  const trace = p.plugin.logs.slice(before).map((l) => l.message).find((m) => m.includes("pulumi-esx trace: EsxInstance create"));
+  const trace = p.plugin.logs
+    .slice(before)
+    .map((l) => l.message)
+    .find((m) => m.includes("pulumi-esx trace: EsxInstance create"));
   console.log(`round trips: ${trace}`);
   expect(id).toMatch(/^vm-/);
-  expect(outs).toMatchObject({ name: "web-1", vmId: id, powerState: "on", cpus: 2, memoryMb: 1024, datastore: DS, cloneMode: "linked", diskGb: 1, adopted: false });
+  expect(outs).toMatchObject({
+    name: "web-1",
+    vmId: id,
+    powerState: "on",
+    cpus: 2,
+    memoryMb: 1024,
+    datastore: DS,
+    cloneMode: "linked",
+    diskGb: 1,
+    adopted: false,
+  });
   expect(outs.networks).toMatchObject([
     { portGroup: "inst-lan", ip: "10.10.10.20", netmask: "255.255.255.0", gateway: "10.10.10.1", nicType: "vmxnet3" },
     { portGroup: "inst-dmz", ip: "10.20.0.50", mac: "00:50:56:00:00:0a", nicType: "e1000" },
@@ -161,7 +190,10 @@ test("linked clone: create, host config, no-op diff, in-place updates, reboot, d
   const nets2 = [nets3[0], nets3[2]];
   const up3 = await p.change("EsxInstance", "web-1", id, up2.outs, inputs("web-1", { cpus: 1, memoryMb: 2048, networks: nets2 }));
   h = (await hostVm("web-1"))!;
-  expect(h.devices.nics.map((n) => [n.portGroup, n.vimType])).toEqual([["inst-lan", "VirtualVmxnet3"], ["inst-lan", "VirtualVmxnet3"]]);
+  expect(h.devices.nics.map((n) => [n.portGroup, n.vimType])).toEqual([
+    ["inst-lan", "VirtualVmxnet3"],
+    ["inst-lan", "VirtualVmxnet3"],
+  ]);
   expect(decodeMachineId(h.extraConfig["machine.id"]).nics.map((n) => n.ip)).toEqual(["10.10.10.21"]);
   expect(up3.outs.networks.map((n: any) => n.ip)).toEqual(["10.10.10.21", null]);
 
@@ -171,7 +203,10 @@ test("linked clone: create, host config, no-op diff, in-place updates, reboot, d
   const mark = p.plugin.logs.length;
   const up4 = await p.change("EsxInstance", "web-1", id, up3.outs, { ...cur, rebootTrigger: "v1" });
   expect(up4.diff).toMatchObject({ changes: "some", replaces: [] });
-  const calls4 = p.plugin.logs.slice(mark).map((l) => l.message).find((m) => m.includes("EsxInstance update"));
+  const calls4 = p.plugin.logs
+    .slice(mark)
+    .map((l) => l.message)
+    .find((m) => m.includes("EsxInstance update"));
   expect(calls4).toMatch(/ResetVM_Task/);
   expect(calls4).not.toMatch(/ReconfigVM_Task|PowerOffVM_Task/);
   expect((await hostVm("web-1"))!.powerState).toBe("on");
@@ -251,19 +286,30 @@ test("an existing VM needs adopt: true; adopt reconciles it; auto addresses avoi
   expect(err.message).toMatch(/already exists.*adopt: true/);
   expect(err.message).toContain(sim.host);
   // Two more VMs with auto addresses, concurrently: distinct addresses, not 10.20.0.50.
-  const [a, b] = await Promise.all(["app-2", "app-3"].map((n) => p.up("EsxInstance", n, inputs(n, { networks: [{ network: dmz, ip: "auto" }], powerState: "off" }))));
+  const [a, b] = await Promise.all(
+    ["app-2", "app-3"].map((n) => p.up("EsxInstance", n, inputs(n, { networks: [{ network: dmz, ip: "auto" }], powerState: "off" }))),
+  );
   const ips = [a.outs.networks[0].ip, b.outs.networks[0].ip].sort();
   expect(ips).toEqual(["10.20.0.51", "10.20.0.52"]);
 
   // Adopt app-3 under a new resource with other inputs: reconciled in place (same VM id).
-  const adopted = await p.up("EsxInstance", "taken", { ...inputs("app-3", { cpus: 1, memoryMb: 512, networks: [{ network: lan, ip: "10.10.10.30" }] }), resourceUrn: p.urn("EsxInstance", "taken"), adopt: true });
+  const adopted = await p.up("EsxInstance", "taken", {
+    ...inputs("app-3", { cpus: 1, memoryMb: 512, networks: [{ network: lan, ip: "10.10.10.30" }] }),
+    resourceUrn: p.urn("EsxInstance", "taken"),
+    adopt: true,
+  });
   expect(adopted.id).toBe(b.id);
   expect(adopted.outs).toMatchObject({ adopted: true, cpus: 1, memoryMb: 512, powerState: "on" });
   const h = (await hostVm("app-3"))!;
   expect([h.cpus, h.memoryMb, h.powerState, h.devices.nics.map((n) => n.portGroup)]).toEqual([1, 512, "on", ["inst-lan"]]);
   expect(h.extraConfig["pulumi-esx.urn"]).toBe(p.urn("EsxInstance", "taken"));
 
-  for (const [n, r] of [["app-1", first], ["app-2", a], ["taken", adopted]] as const) await p.plugin.delete(r.id, p.urn("EsxInstance", n), r.outs);
+  for (const [n, r] of [
+    ["app-1", first],
+    ["app-2", a],
+    ["taken", adopted],
+  ] as const)
+    await p.plugin.delete(r.id, p.urn("EsxInstance", n), r.outs);
   for (const n of ["app-1", "app-2", "app-3"]) expect(fs.existsSync(dsFile(n))).toBe(false);
 }, 120_000);
 
@@ -295,7 +341,15 @@ test("bad input is rejected in check with the field named, without calling the h
     [{ networks: [{ network: lan, ip: "auto" }] }, "networks[0].ip"],
     [{ networks: [{ network: lan, mac: "00:0c:29:00:00:01" }] }, "networks[0].mac"],
     [{ networks: [{ network: lan, mac: "00:50:56:40:00:01" }] }, "networks[0].mac"],
-    [{ networks: [{ network: lan, mac: "00:50:56:00:00:01" }, { network: dmz, mac: "00:50:56:00:00:01" }] }, "networks[1].mac"],
+    [
+      {
+        networks: [
+          { network: lan, mac: "00:50:56:00:00:01" },
+          { network: dmz, mac: "00:50:56:00:00:01" },
+        ],
+      },
+      "networks[1].mac",
+    ],
     [{ powerState: "paused" }, "powerState"],
     [{ cloneMode: "deep" }, "cloneMode"],
   ];
@@ -313,7 +367,11 @@ test("bad input is rejected in check with the field named, without calling the h
   expect(c2.inputs.name).toBe(c1.inputs.name);
   // Unknowns pass.
   const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-  const u = await p.plugin.check(p.urn("EsxInstance", "u"), {}, { ...inputs("u"), image: unknown, networks: [{ network: unknown, ip: "10.1.1.1" }], __provider: p.provider.EsxInstance });
+  const u = await p.plugin.check(
+    p.urn("EsxInstance", "u"),
+    {},
+    { ...inputs("u"), image: unknown, networks: [{ network: unknown, ip: "10.1.1.1" }], __provider: p.provider.EsxInstance },
+  );
   expect(u.failures).toEqual([]);
   expect(session.calls.length).toBe(calls);
   // Host limits at create.

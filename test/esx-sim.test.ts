@@ -34,8 +34,7 @@ function peerCert(host: string): Promise<tls.PeerCertificate> {
   });
 }
 
-const pem = (c: tls.PeerCertificate) =>
-  `-----BEGIN CERTIFICATE-----\n${c.raw.toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END CERTIFICATE-----\n`;
+const pem = (c: tls.PeerCertificate) => `-----BEGIN CERTIFICATE-----\n${c.raw.toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END CERTIFICATE-----\n`;
 
 /** A SOAP POST over HTTPS that trusts exactly the given certificate (so host name / IP and dates are checked). */
 function httpsSoap(url: string, ca: string, body: string, cookie?: string): Promise<Reply> {
@@ -51,9 +50,7 @@ function httpsSoap(url: string, ca: string, body: string, cookie?: string): Prom
         let data = "";
         res.setEncoding("utf8");
         res.on("data", (d: string) => (data += d));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: data, cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] }),
-        );
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] }));
       },
     );
     req.on("error", reject);
@@ -69,7 +66,6 @@ async function httpSoap(url: string, body: string, cookie?: string): Promise<Rep
   });
   return { status: res.status, body: await res.text(), cookie: res.headers.get("set-cookie")?.split(";")[0] };
 }
-
 
 beforeAll(() => buildEsxSim(), 300_000);
 
@@ -114,7 +110,11 @@ describe("esxsim over TLS", () => {
 
   test("Login accepts only the configured credentials (InvalidLogin otherwise)", async () => {
     const ca = pem(await peerCert(sim.host));
-    for (const [u, p] of [["root", "wrong"], ["admin", "s3cret!"], ["root", ""]]) {
+    for (const [u, p] of [
+      ["root", "wrong"],
+      ["admin", "s3cret!"],
+      ["root", ""],
+    ]) {
       const r = await httpsSoap(sim.url, ca, login(u, p));
       expect(r.status).toBe(500);
       expect(r.body).toContain("InvalidLogin");

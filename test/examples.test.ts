@@ -120,17 +120,29 @@ const EXTRA: Record<string, Extra> = {
     expect([a.subnet, b.subnet]).toEqual(["10.20.1.0/24", "10.20.2.0/24"]);
     expect(a.imagePath).toBe(b.imagePath); // one shared copy of the image on the host
     const snap = await snapshot(sim);
-    expect(snap.portGroups).toEqual(expect.arrayContaining([{ name: "team-a-lan", vlanId: 201 }, { name: "team-b-lan", vlanId: 202 }]));
+    expect(snap.portGroups).toEqual(
+      expect.arrayContaining([
+        { name: "team-a-lan", vlanId: 201 },
+        { name: "team-b-lan", vlanId: 202 },
+      ]),
+    );
     expect(snap.vms.map((v) => v.name)).toEqual(["team-a-vm-1", "team-a-vm-2", "team-b-vm-1"]);
     const ips = Object.fromEntries((await vmExtraConfig(sim)).map((v) => [v.name, v.machineId.nics[0].ip]));
-    expect(ips).toEqual({ "team-a-vm-1": expect.stringMatching(/^10\.20\.1\./), "team-a-vm-2": expect.stringMatching(/^10\.20\.1\./), "team-b-vm-1": "10.20.2.50" });
+    expect(ips).toEqual({
+      "team-a-vm-1": expect.stringMatching(/^10\.20\.1\./),
+      "team-a-vm-2": expect.stringMatching(/^10\.20\.1\./),
+      "team-b-vm-1": "10.20.2.50",
+    });
     // the image directory holds one copy, however many stacks use it
     expect(snap.files.filter((f) => f.endsWith("-flat.vmdk") && f.includes(`images/${imageId}/`))).toHaveLength(1);
   },
   async "multi-host"([dev], sims) {
     expect(sims).toHaveLength(2);
     const hosts = dev.first.outputs.hosts as { host: string; vm: string; ip: string; imagePath: string }[];
-    expect(hosts.map((h) => [h.host, h.vm, h.ip])).toEqual([["east", "app-east", "10.31.0.50"], ["west", "app-west", "10.32.0.50"]]);
+    expect(hosts.map((h) => [h.host, h.vm, h.ip])).toEqual([
+      ["east", "app-east", "10.31.0.50"],
+      ["west", "app-west", "10.32.0.50"],
+    ]);
     const [east, west] = await Promise.all(sims.map(snapshot));
     expect(east.vms.map((v) => v.name)).toEqual(["app-east"]);
     expect(west.vms.map((v) => v.name)).toEqual(["app-west"]);
@@ -169,7 +181,18 @@ describe.each(examples.map((e) => [path.basename(e.dir), e] as const))("example 
       }
       // every stack again, after all were deployed: nothing changed for any of them
       for (const r of ran) {
-        expect(steps(await runUp(program, { plugin: r.plugin, stateFile: r.stateFile, project: r.st.project, stack: r.st.stack, config: r.st.config, secretKeys: r.st.secretKeys }))).toEqual([]);
+        expect(
+          steps(
+            await runUp(program, {
+              plugin: r.plugin,
+              stateFile: r.stateFile,
+              project: r.st.project,
+              stack: r.st.stack,
+              config: r.st.config,
+              secretKeys: r.st.secretKeys,
+            }),
+          ),
+        ).toEqual([]);
         expect(await effectProblems(loadState(r.stateFile), r.st)).toEqual([]);
       }
       await EXTRA[name]?.(ran, sims);
@@ -186,7 +209,13 @@ describe.each(examples.map((e) => [path.basename(e.dir), e] as const))("example 
       }
 
       // EsxImage folders (e.g. images/) are shared between images and stacks: they stay, empty, after destroy
-      const imageFolders = new Set(ran.flatMap((r) => Object.values(loadState(r.stateFile)).filter((e) => e.type.endsWith(":EsxImage")).map((e) => `${e.outputs.folder}/`)));
+      const imageFolders = new Set(
+        ran.flatMap((r) =>
+          Object.values(loadState(r.stateFile))
+            .filter((e) => e.type.endsWith(":EsxImage"))
+            .map((e) => `${e.outputs.folder}/`),
+        ),
+      );
 
       // destroy in reverse order; the stacks still up keep everything
       for (let i = ran.length - 1; i >= 0; i--) {
@@ -196,7 +225,10 @@ describe.each(examples.map((e) => [path.basename(e.dir), e] as const))("example 
         expect(loadState(r.stateFile)).toEqual({});
         for (const other of ran.slice(0, i)) expect(await effectProblems(loadState(other.stateFile), other.st)).toEqual([]);
       }
-      const after = (await Promise.all(sims.map(snapshot))).map((h) => ({ ...h, files: h.files.filter((f) => !imageFolders.has(f.replace(/^\[[^\]]+\] /, ""))) }));
+      const after = (await Promise.all(sims.map(snapshot))).map((h) => ({
+        ...h,
+        files: h.files.filter((f) => !imageFolders.has(f.replace(/^\[[^\]]+\] /, ""))),
+      }));
       expect(after).toEqual(before);
     } finally {
       await Promise.allSettled(ran.map((r) => r.plugin.stop()));

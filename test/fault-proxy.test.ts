@@ -111,7 +111,10 @@ test("cut response: the client sees a truncated body", async () => {
   proxy.addRule({ method: "GET", pathPrefix: "/folder/proxy-b.bin", action: "cut-response", cutAfterBytes: 300_000 });
   proxy.clearCalls();
   const got = await loadGot();
-  const e = await got.get(folderUrl(ctx, { datastore: DS, path: "proxy-b.bin" }), { headers: { cookie: await session.cookieHeader() }, retry: { limit: 0 } }).buffer().catch((x) => x);
+  const e = await got
+    .get(folderUrl(ctx, { datastore: DS, path: "proxy-b.bin" }), { headers: { cookie: await session.cookieHeader() }, retry: { limit: 0 } })
+    .buffer()
+    .catch((x) => x);
   expect(e).toBeInstanceOf(Error);
   expect(proxy.calls[0]).toMatchObject({ responseBytes: 300_000, fault: "cut-response before" });
   // A cut SOAP answer is a transport error.

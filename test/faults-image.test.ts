@@ -45,22 +45,52 @@ interface Case {
   outcome: "converges" | "fails";
 }
 
-const flatPut = (rest: Partial<FaultRule>): FaultRule => ({ method: "PUT", pathPrefix: "/folder/", ...rest } as FaultRule);
+const flatPut = (rest: Partial<FaultRule>): FaultRule => ({ method: "PUT", pathPrefix: "/folder/", ...rest }) as FaultRule;
 
 const CREATE: Case[] = [
   { fault: "Glance metadata reset (twice)", at: "glance", rule: { method: "GET", pathPrefix: "/v2/images/", action: "reset", times: 2 }, outcome: "converges" },
   { fault: "Glance 503 (twice)", at: "glance", rule: { method: "GET", action: "503", times: 2 }, outcome: "converges" },
   { fault: "Glance latency 1.5 s", at: "glance", rule: { method: "GET", action: { delayMs: 1500 }, times: 3 }, outcome: "converges" },
-  { fault: "Glance download reset before data", at: "glance", rule: { method: "GET", pathPrefix: "/v2/images/", skip: 2, action: "reset" }, outcome: "converges" },
-  { fault: "Glance download cut in the middle", at: "glance", rule: { method: "GET", pathPrefix: "/v2/images/", skip: 2, action: "cut-response", cutAfterBytes: SIZE / 3 }, outcome: "fails" },
-  { fault: "datastore upload cut in the middle", at: "esx", rule: flatPut({ pathPrefix: "/folder/fimg-", action: "cut-request", cutAfterBytes: SIZE / 2, skip: 1 }), outcome: "fails" },
+  {
+    fault: "Glance download reset before data",
+    at: "glance",
+    rule: { method: "GET", pathPrefix: "/v2/images/", skip: 2, action: "reset" },
+    outcome: "converges",
+  },
+  {
+    fault: "Glance download cut in the middle",
+    at: "glance",
+    rule: { method: "GET", pathPrefix: "/v2/images/", skip: 2, action: "cut-response", cutAfterBytes: SIZE / 3 },
+    outcome: "fails",
+  },
+  {
+    fault: "datastore upload cut in the middle",
+    at: "esx",
+    rule: flatPut({ pathPrefix: "/folder/fimg-", action: "cut-request", cutAfterBytes: SIZE / 2, skip: 1 }),
+    outcome: "fails",
+  },
   { fault: "datastore upload reset", at: "esx", rule: flatPut({ pathPrefix: "/folder/fimg-", action: "reset", skip: 1 }), outcome: "fails" },
   { fault: "datastore upload 503", at: "esx", rule: flatPut({ pathPrefix: "/folder/fimg-", action: "503", skip: 1 }), outcome: "fails" },
-  { fault: "descriptor write answer lost", at: "esx", rule: flatPut({ pathPrefix: "/folder/fimg-", action: "reset", when: "after", skip: 3 }), outcome: "fails" },
-  { fault: "MakeDirectory of the image dir: answer lost", at: "esx", rule: { soapOp: "MakeDirectory", skip: 2, action: "reset", when: "after" }, outcome: "converges" },
+  {
+    fault: "descriptor write answer lost",
+    at: "esx",
+    rule: flatPut({ pathPrefix: "/folder/fimg-", action: "reset", when: "after", skip: 3 }),
+    outcome: "fails",
+  },
+  {
+    fault: "MakeDirectory of the image dir: answer lost",
+    at: "esx",
+    rule: { soapOp: "MakeDirectory", skip: 2, action: "reset", when: "after" },
+    outcome: "converges",
+  },
   { fault: "cleanup DeleteDatastoreFile_Task: reset", at: "esx", rule: { soapOp: "DeleteDatastoreFile_Task", action: "reset" }, outcome: "converges" },
   { fault: "expired session at the lock", at: "esx", rule: { soapOp: "MakeDirectory", skip: 1, action: "expire-session" }, outcome: "converges" },
-  { fault: "expired session before the upload", at: "esx", rule: { soapOp: "MakeDirectory", skip: 2, action: "expire-session", when: "after" }, outcome: "converges" },
+  {
+    fault: "expired session before the upload",
+    at: "esx",
+    rule: { soapOp: "MakeDirectory", skip: 2, action: "expire-session", when: "after" },
+    outcome: "converges",
+  },
   { fault: "reads reset (3 times)", at: "esx", rule: { soapOp: "RetrievePropertiesEx", action: "reset", times: 3 }, outcome: "converges" },
 ];
 
@@ -83,29 +113,33 @@ function expectCompleteOrNothing(folder: string, complete: boolean) {
 }
 
 describe.each(CREATE)("create: $fault", (c) => {
-  test(c.outcome, async () => {
-    const folder = `fimg-${++n}`;
-    const inp = { glanceImageId: imageId, datastore: DS, folder };
-    proxyOf(c).addRule(c.rule);
-    env.esx.clearCalls();
-    const r = await p.up("EsxImage", folder, inp).catch((e: Error) => e);
-    env.clearRules();
-    let made: { id: string; outs: Record<string, any> };
-    if (c.outcome === "converges") {
-      if (r instanceof Error) throw r;
-      made = r;
-    } else {
-      expect(r).toBeInstanceOf(Error);
-      expect((r as Error).message).toMatch(new RegExp(`EsxImage "${imageId}"`));
-      expect((r as Error).message).toMatch(FAULT_MESSAGE);
+  test(
+    c.outcome,
+    async () => {
+      const folder = `fimg-${++n}`;
+      const inp = { glanceImageId: imageId, datastore: DS, folder };
+      proxyOf(c).addRule(c.rule);
+      env.esx.clearCalls();
+      const r = await p.up("EsxImage", folder, inp).catch((e: Error) => e);
+      env.clearRules();
+      let made: { id: string; outs: Record<string, any> };
+      if (c.outcome === "converges") {
+        if (r instanceof Error) throw r;
+        made = r;
+      } else {
+        expect(r).toBeInstanceOf(Error);
+        expect((r as Error).message).toMatch(new RegExp(`EsxImage "${imageId}"`));
+        expect((r as Error).message).toMatch(FAULT_MESSAGE);
+        expectCompleteOrNothing(folder, false);
+        made = await p.up("EsxImage", folder, inp);
+      }
+      expect(made.outs).toMatchObject({ imported: true, capacityBytes: SIZE });
+      expectCompleteOrNothing(folder, true);
+      await p.plugin.delete(made.id, p.urn("EsxImage", folder), made.outs);
       expectCompleteOrNothing(folder, false);
-      made = await p.up("EsxImage", folder, inp);
-    }
-    expect(made.outs).toMatchObject({ imported: true, capacityBytes: SIZE });
-    expectCompleteOrNothing(folder, true);
-    await p.plugin.delete(made.id, p.urn("EsxImage", folder), made.outs);
-    expectCompleteOrNothing(folder, false);
-  }, 120_000);
+    },
+    120_000,
+  );
 });
 
 const DELETE: Case[] = [
@@ -116,20 +150,27 @@ const DELETE: Case[] = [
 ];
 
 describe.each(DELETE)("delete: $fault", (c) => {
-  test(c.outcome, async () => {
-    const folder = `fimg-${++n}`;
-    const made = await p.up("EsxImage", folder, { glanceImageId: imageId, datastore: DS, folder });
-    proxyOf(c).addRule(c.rule);
-    const r = await p.plugin.delete(made.id, p.urn("EsxImage", folder), made.outs).then(() => undefined, (e: Error) => e);
-    env.clearRules();
-    if (c.outcome === "converges") {
-      if (r) throw r;
-    } else {
-      expect(r).toBeInstanceOf(Error);
-      expect(r!.message).toMatch(FAULT_MESSAGE);
-      expect(env.files(folder).filter((f) => f.endsWith(".lock"))).toEqual([]);
-      await p.plugin.delete(made.id, p.urn("EsxImage", folder), made.outs);
-    }
-    expectCompleteOrNothing(folder, false);
-  }, 120_000);
+  test(
+    c.outcome,
+    async () => {
+      const folder = `fimg-${++n}`;
+      const made = await p.up("EsxImage", folder, { glanceImageId: imageId, datastore: DS, folder });
+      proxyOf(c).addRule(c.rule);
+      const r = await p.plugin.delete(made.id, p.urn("EsxImage", folder), made.outs).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      env.clearRules();
+      if (c.outcome === "converges") {
+        if (r) throw r;
+      } else {
+        expect(r).toBeInstanceOf(Error);
+        expect(r!.message).toMatch(FAULT_MESSAGE);
+        expect(env.files(folder).filter((f) => f.endsWith(".lock"))).toEqual([]);
+        await p.plugin.delete(made.id, p.urn("EsxImage", folder), made.outs);
+      }
+      expectCompleteOrNothing(folder, false);
+    },
+    120_000,
+  );
 });

@@ -133,30 +133,34 @@ const UPDATE: Case[] = [
 ];
 
 describe.each(UPDATE)("update cpus ($op: $fault)", (c) => {
-  test(c.outcome, async () => {
-    const name = `fvm-${++n}`;
-    const made = await p.up("EsxInstance", name, inputs(name));
-    env.esx.clearCalls();
-    env.esx.addRule({ ...c.rule, soapOp: c.op });
-    const r = await p.change("EsxInstance", name, made.id, made.outs, inputs(name, { cpus: 2 })).catch((e: Error) => e);
-    env.clearRules();
-    expect(count(c.op)).toBe(c.sent ?? 1);
-    let outs: Record<string, any>;
-    if (c.outcome === "converges") {
-      if (r instanceof Error) throw r;
-      outs = r.outs;
-    } else {
-      expect(r).toBeInstanceOf(Error);
-      expect((r as Error).message).toMatch(FAULT_MESSAGE);
-      outs = (await p.change("EsxInstance", name, made.id, made.outs, inputs(name, { cpus: 2 }))).outs;
-    }
-    expect(outs.cpus).toBe(2);
-    const vm = (await readVm(await env.ctx(), { type: "VirtualMachine", value: made.id }))!;
-    expect(vm.cpus).toBe(2);
-    await expectFinished(name, made.id);
-    await p.plugin.delete(made.id, p.urn("EsxInstance", name), outs);
-    await expectGone(name);
-  }, 120_000);
+  test(
+    c.outcome,
+    async () => {
+      const name = `fvm-${++n}`;
+      const made = await p.up("EsxInstance", name, inputs(name));
+      env.esx.clearCalls();
+      env.esx.addRule({ ...c.rule, soapOp: c.op });
+      const r = await p.change("EsxInstance", name, made.id, made.outs, inputs(name, { cpus: 2 })).catch((e: Error) => e);
+      env.clearRules();
+      expect(count(c.op)).toBe(c.sent ?? 1);
+      let outs: Record<string, any>;
+      if (c.outcome === "converges") {
+        if (r instanceof Error) throw r;
+        outs = r.outs;
+      } else {
+        expect(r).toBeInstanceOf(Error);
+        expect((r as Error).message).toMatch(FAULT_MESSAGE);
+        outs = (await p.change("EsxInstance", name, made.id, made.outs, inputs(name, { cpus: 2 }))).outs;
+      }
+      expect(outs.cpus).toBe(2);
+      const vm = (await readVm(await env.ctx(), { type: "VirtualMachine", value: made.id }))!;
+      expect(vm.cpus).toBe(2);
+      await expectFinished(name, made.id);
+      await p.plugin.delete(made.id, p.urn("EsxInstance", name), outs);
+      await expectGone(name);
+    },
+    120_000,
+  );
 });
 
 const DELETE: Case[] = [
@@ -172,26 +176,33 @@ const DELETE: Case[] = [
 ];
 
 describe.each(DELETE)("delete ($op: $fault)", (c) => {
-  test(c.outcome, async () => {
-    const name = `fvm-${++n}`;
-    const made = await p.up("EsxInstance", name, inputs(name));
-    env.esx.clearCalls();
-    env.esx.addRule({ ...c.rule, soapOp: c.op });
-    const r = await p.plugin.delete(made.id, p.urn("EsxInstance", name), made.outs).then(() => undefined, (e: Error) => e);
-    env.clearRules();
-    expect(count(c.op)).toBe(c.sent ?? 1);
-    if (c.outcome === "converges") {
-      if (r) throw r;
-    } else {
-      expect(r).toBeInstanceOf(Error);
-      expect(r!.message).toMatch(FAULT_MESSAGE);
-      // Still there, still marked: Pulumi keeps it in state and the next delete finishes.
-      const vms = await vmsNamed(name);
-      expect(vms.map((v) => v.extraConfig["pulumi-esx.urn"])).toEqual([p.urn("EsxInstance", name)]);
-      await p.plugin.delete(made.id, p.urn("EsxInstance", name), made.outs);
-    }
-    await expectGone(name);
-    // The image's base disk is untouched.
-    expect(fs.existsSync(path.join(env.sim.datastores[DS], "images/fbase/fbase.vmdk"))).toBe(true);
-  }, 120_000);
+  test(
+    c.outcome,
+    async () => {
+      const name = `fvm-${++n}`;
+      const made = await p.up("EsxInstance", name, inputs(name));
+      env.esx.clearCalls();
+      env.esx.addRule({ ...c.rule, soapOp: c.op });
+      const r = await p.plugin.delete(made.id, p.urn("EsxInstance", name), made.outs).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      env.clearRules();
+      expect(count(c.op)).toBe(c.sent ?? 1);
+      if (c.outcome === "converges") {
+        if (r) throw r;
+      } else {
+        expect(r).toBeInstanceOf(Error);
+        expect(r!.message).toMatch(FAULT_MESSAGE);
+        // Still there, still marked: Pulumi keeps it in state and the next delete finishes.
+        const vms = await vmsNamed(name);
+        expect(vms.map((v) => v.extraConfig["pulumi-esx.urn"])).toEqual([p.urn("EsxInstance", name)]);
+        await p.plugin.delete(made.id, p.urn("EsxInstance", name), made.outs);
+      }
+      await expectGone(name);
+      // The image's base disk is untouched.
+      expect(fs.existsSync(path.join(env.sim.datastores[DS], "images/fbase/fbase.vmdk"))).toBe(true);
+    },
+    120_000,
+  );
 });

@@ -55,38 +55,38 @@ function inputs(pg: string, vlanId = 0) {
 
 let n = 0;
 
-describe.each([
-  ...WRITE_FAULTS.map((c) => ({ ...c, op: "AddPortGroup" })),
-  ...READ_FAULTS.map((c) => ({ ...c, op: "RetrievePropertiesEx" })),
-])("create under $fault on $op", (c) => {
-  test(`${c.outcome}`, async () => {
-    const pg = `fault-net-${++n}`;
-    env.esx.clearCalls();
-    env.esx.addRule({ ...c.rule, soapOp: c.op });
-    const r = await p.up("GuestNetwork", pg, inputs(pg)).catch((e: Error) => e);
-    env.clearRules();
-    const adds = env.esx.soapOps().filter((o) => o === "AddPortGroup").length;
-    if (c.outcome === "converges") {
-      if (r instanceof Error) throw r;
-      expect(r.outs).toMatchObject({ portGroup: pg, created: true });
-      expect(await env.portGroups()).toContain(pg);
-      // AddPortGroup is sent once, or twice only when the host refused the first for the expired session.
-      expect(adds).toBe(c.rule.action === "expire-session" && c.op === "AddPortGroup" ? 2 : 1);
-      await p.plugin.delete(r.id, p.urn("GuestNetwork", pg), r.outs);
-    } else {
-      expect(r).toBeInstanceOf(Error);
-      expect((r as Error).message).toMatch(/GuestNetwork "fault-net-\d+"/);
-      expect((r as Error).message).toMatch(FAULT_MESSAGE);
-      expect(adds).toBe(1);
+describe.each([...WRITE_FAULTS.map((c) => ({ ...c, op: "AddPortGroup" })), ...READ_FAULTS.map((c) => ({ ...c, op: "RetrievePropertiesEx" }))])(
+  "create under $fault on $op",
+  (c) => {
+    test(`${c.outcome}`, async () => {
+      const pg = `fault-net-${++n}`;
+      env.esx.clearCalls();
+      env.esx.addRule({ ...c.rule, soapOp: c.op });
+      const r = await p.up("GuestNetwork", pg, inputs(pg)).catch((e: Error) => e);
+      env.clearRules();
+      const adds = env.esx.soapOps().filter((o) => o === "AddPortGroup").length;
+      if (c.outcome === "converges") {
+        if (r instanceof Error) throw r;
+        expect(r.outs).toMatchObject({ portGroup: pg, created: true });
+        expect(await env.portGroups()).toContain(pg);
+        // AddPortGroup is sent once, or twice only when the host refused the first for the expired session.
+        expect(adds).toBe(c.rule.action === "expire-session" && c.op === "AddPortGroup" ? 2 : 1);
+        await p.plugin.delete(r.id, p.urn("GuestNetwork", pg), r.outs);
+      } else {
+        expect(r).toBeInstanceOf(Error);
+        expect((r as Error).message).toMatch(/GuestNetwork "fault-net-\d+"/);
+        expect((r as Error).message).toMatch(FAULT_MESSAGE);
+        expect(adds).toBe(1);
+        expect(await env.portGroups()).not.toContain(pg);
+        // The rerun converges.
+        const again = await p.up("GuestNetwork", pg, inputs(pg));
+        expect(await env.portGroups()).toContain(pg);
+        await p.plugin.delete(again.id, p.urn("GuestNetwork", pg), again.outs);
+      }
       expect(await env.portGroups()).not.toContain(pg);
-      // The rerun converges.
-      const again = await p.up("GuestNetwork", pg, inputs(pg));
-      expect(await env.portGroups()).toContain(pg);
-      await p.plugin.delete(again.id, p.urn("GuestNetwork", pg), again.outs);
-    }
-    expect(await env.portGroups()).not.toContain(pg);
-  }, 90_000);
-});
+    }, 90_000);
+  },
+);
 
 describe.each(WRITE_FAULTS.map((c) => ({ ...c, op: "UpdatePortGroup" })))("update under $fault on $op", (c) => {
   test(`${c.outcome}`, async () => {
@@ -96,7 +96,7 @@ describe.each(WRITE_FAULTS.map((c) => ({ ...c, op: "UpdatePortGroup" })))("updat
     const r = await p.change("GuestNetwork", pg, made.id, made.outs, inputs(pg, 42)).catch((e: Error) => e);
     env.clearRules();
     const vlan = async () => (await readNetworkInfo(await env.ctx())).portGroups.find((x) => x.name === pg)?.vlanId;
-    let outs = made.outs;
+    let outs: Record<string, any>;
     if (c.outcome === "converges") {
       if (r instanceof Error) throw r;
       expect(r.outs.vlanId).toBe(42);
@@ -120,7 +120,10 @@ describe.each(WRITE_FAULTS.map((c) => ({ ...c, op: "RemovePortGroup" })))("delet
     const made = await p.up("GuestNetwork", pg, inputs(pg));
     env.esx.clearCalls();
     env.esx.addRule({ ...c.rule, soapOp: c.op });
-    const r = await p.plugin.delete(made.id, p.urn("GuestNetwork", pg), made.outs).then(() => undefined, (e: Error) => e);
+    const r = await p.plugin.delete(made.id, p.urn("GuestNetwork", pg), made.outs).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     env.clearRules();
     if (c.outcome === "converges") {
       if (r) throw r;

@@ -32,12 +32,14 @@ function orphanGlancePids(): number[] {
 
 function getJson(url: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let s = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (s += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(s) }));
-    }).on("error", reject);
+    http
+      .get(url, (res) => {
+        let s = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (s += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(s) }));
+      })
+      .on("error", reject);
   });
 }
 

@@ -42,7 +42,12 @@ function randomStream(data: Buffer): Readable {
 function sink(): { stream: Writable; bytes: () => Buffer } {
   const parts: Buffer[] = [];
   return {
-    stream: new Writable({ write(c: Buffer, _e, cb) { parts.push(c); cb(); } }),
+    stream: new Writable({
+      write(c: Buffer, _e, cb) {
+        parts.push(c);
+        cb();
+      },
+    }),
     bytes: () => Buffer.concat(parts),
   };
 }
@@ -100,8 +105,10 @@ describe("GlanceClient against a real Glance", () => {
         cb(null, c);
       },
     });
-    const err = await pipeline(stream, corrupt, createHashVerifier(want.algo, want.value, "corrupted"), sink().stream)
-      .then(() => undefined, (e: unknown) => e);
+    const err = await pipeline(stream, corrupt, createHashVerifier(want.algo, want.value, "corrupted"), sink().stream).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(HashMismatchError);
     const m = err as HashMismatchError;
     expect(m.expected).toBe(want.value);
@@ -111,9 +118,7 @@ describe("GlanceClient against a real Glance", () => {
     expect(m.bytes).toBe(data.length);
 
     const md5 = createHashVerifier("md5", crypto.createHash("md5").update(data).digest("hex"), "truncated");
-    await expect(pipeline(Readable.from([data.subarray(0, data.length - 1)]), md5, sink().stream)).rejects.toThrow(
-      /truncated: md5 mismatch/,
-    );
+    await expect(pipeline(Readable.from([data.subarray(0, data.length - 1)]), md5, sink().stream)).rejects.toThrow(/truncated: md5 mismatch/);
   });
 
   test("vmdk image with properties round-trips; Buffer upload with size", async () => {
@@ -148,9 +153,7 @@ describe("GlanceClient against a real Glance", () => {
   });
 
   test("reserved property names are refused before calling Glance", async () => {
-    await expect(
-      client.createImage({ name: "x", disk_format: "raw", container_format: "bare", properties: { status: "active" } }),
-    ).rejects.toThrow(/reserved/);
+    await expect(client.createImage({ name: "x", disk_format: "raw", container_format: "bare", properties: { status: "active" } })).rejects.toThrow(/reserved/);
   });
 
   test("Glance errors carry status, image id and Glance's message, never the token", async () => {
@@ -161,9 +164,7 @@ describe("GlanceClient against a real Glance", () => {
     expect((e1 as GlanceError).glanceMessage).toBe(`No image found with ID ${missing}`);
     noToken(e1);
 
-    const e2 = await client
-      .createImage({ name: "bad", disk_format: "bogus", container_format: "bare" })
-      .catch((e: unknown) => e);
+    const e2 = await client.createImage({ name: "bad", disk_format: "bogus", container_format: "bare" }).catch((e: unknown) => e);
     expect(e2).toMatchObject({ status: 400 });
     expect((e2 as GlanceError).glanceMessage).toContain("'bogus' is not one of");
     noToken(e2);
@@ -183,12 +184,14 @@ describe("GlanceClient against a real Glance", () => {
     const body = (accept?: string): Promise<string> =>
       new Promise<string>((resolve, reject) => {
         const headers = accept ? { accept } : undefined;
-        http.get(`${glance.url}/v2/images/${missing}`, { headers }, (res) => {
-          let b = "";
-          res.setEncoding("utf8");
-          res.on("data", (d) => (b += d));
-          res.on("end", () => resolve(b));
-        }).on("error", reject);
+        http
+          .get(`${glance.url}/v2/images/${missing}`, { headers }, (res) => {
+            let b = "";
+            res.setEncoding("utf8");
+            res.on("data", (d) => (b += d));
+            res.on("end", () => resolve(b));
+          })
+          .on("error", reject);
       });
     const html = await body("text/html");
     expect(html).toContain("<h1>404 Not Found</h1>");

@@ -156,7 +156,9 @@ describe("Debian's cloud-init VMware datasource reads the guestinfo keys", () =>
         const prefix = nics.find((n) => n.mac.toLowerCase() === m.mac)!.prefix;
         expect(f!.Address.Address).toEqual([`${m.ip}/${prefix}`]);
         expect(f!.Network?.DNS ?? []).toEqual(m.dns);
-        const gw = Object.entries(f!).filter(([s]) => s.startsWith("Route")).map(([, r]) => r.Gateway?.[0]);
+        const gw = Object.entries(f!)
+          .filter(([s]) => s.startsWith("Route"))
+          .map(([, r]) => r.Gateway?.[0]);
         expect(gw).toEqual(m.gateway ? [m.gateway] : []);
         if (m.gateway) expect(Object.values(f!).find((r) => r.Gateway)!.Destination).toEqual(["0.0.0.0/0"]);
       }
@@ -188,7 +190,10 @@ describe("Debian's cloud-init VMware datasource reads the guestinfo keys", () =>
       const got = runDatasource(buildGuestinfo(input), ns.name);
       const byName = Object.fromEntries((got.interfaces as any[]).map((i) => [i.name, i.mac_address]));
       expect(byName).toEqual({ ens192: "00:50:56:aa:00:01", ens224: "00:50:56:aa:00:02" });
-      expect(Object.keys(got.networkd).sort()).toEqual(["etc/systemd/network/10-cloud-init-ens192.network", "etc/systemd/network/10-cloud-init-ens224.network"]);
+      expect(Object.keys(got.networkd).sort()).toEqual([
+        "etc/systemd/network/10-cloud-init-ens192.network",
+        "etc/systemd/network/10-cloud-init-ens224.network",
+      ]);
       const u = parseUnit(got.networkd["etc/systemd/network/10-cloud-init-ens192.network"]);
       expect(u.Match).toEqual({ MACAddress: ["00:50:56:aa:00:01"], Name: ["ens192"] });
     } finally {

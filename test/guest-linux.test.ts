@@ -33,7 +33,9 @@ function stubBin(machineId: string | undefined, tool: "vmware-rpctool" | "vmtool
   const idFile = path.join(bin, "machine.id");
   if (machineId !== undefined) fs.writeFileSync(idFile, machineId);
   const want = tool === "vmware-rpctool" ? '[ "$1" = "machine.id.get" ]' : '[ "$1" = "--cmd" ] && [ "$2" = "machine.id.get" ]';
-  fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${want} || exit 1\n[ -f "${idFile}" ] || { echo 1 >&2; exit 1; }\ncat "${idFile}"\necho\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${want} || exit 1\n[ -f "${idFile}" ] || { echo 1 >&2; exit 1; }\ncat "${idFile}"\necho\n`, {
+    mode: 0o755,
+  });
   return bin;
 }
 

@@ -29,7 +29,9 @@ describe("encodeMachineId", () => {
 
   test("names the NIC index and rejects duplicate MACs", () => {
     expect(() => encodeMachineId([nic1, { ...nic2, ip: "1.2.3" }])).toThrow(new Error('nics[1].ip: "1.2.3" is not a dotted-quad IPv4 address'));
-    expect(() => encodeMachineId([nic1, { ...nic2, mac: "00:50:56:ab:cd:01" }])).toThrow(new Error("nics[1].mac: 00:50:56:ab:cd:01 is also the MAC of nics[0]"));
+    expect(() => encodeMachineId([nic1, { ...nic2, mac: "00:50:56:ab:cd:01" }])).toThrow(
+      new Error("nics[1].mac: 00:50:56:ab:cd:01 is also the MAC of nics[0]"),
+    );
     expect(() => encodeMachineId([null as unknown as MachineIdNic])).toThrow(new Error("nics[0]: must be an object"));
   });
 });
@@ -84,7 +86,13 @@ const arbNic: fc.Arbitrary<MachineIdNic> = fc
     upper: fc.boolean(),
   })
   .map(({ mac, ip, prefix, gateway, dns, upper }) => {
-    const mask = prefix === 0 ? "0.0.0.0" : [0, 1, 2, 3].map((i) => 256 - 2 ** (8 - Math.max(0, Math.min(8, prefix - 8 * i)))).map((x) => x % 256).join(".");
+    const mask =
+      prefix === 0
+        ? "0.0.0.0"
+        : [0, 1, 2, 3]
+            .map((i) => 256 - 2 ** (8 - Math.max(0, Math.min(8, prefix - 8 * i))))
+            .map((x) => x % 256)
+            .join(".");
     return { mac: upper ? mac.toUpperCase() : mac, ip, netmask: mask, gateway, dns };
   });
 const arbNics = fc.uniqueArray(arbNic, { maxLength: 5, selector: (n) => n.mac.toLowerCase() });
@@ -106,21 +114,27 @@ describe("properties", () => {
     const fields = ["mac", "ip", "netmask", "gateway", "broadcast", "dns"] as const;
     const evil = fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom(";", "#", '"', "\n", ",", ".", "1", "0", "a", ":", " ", "2", "5") }));
     fc.assert(
-      fc.property(arbNics.filter((n) => n.length > 0), fc.nat(), fc.constantFrom(...fields), evil, (nics, k, field, value) => {
-        const target = { ...nics[k % nics.length] } as Record<string, unknown>;
-        target[field] = field === "dns" ? ["8.8.8.8", value] : value;
-        const input = nics.map((n, i) => (i === k % nics.length ? (target as unknown as MachineIdNic) : n));
-        let out: string;
-        try {
-          out = encodeMachineId(input);
-        } catch {
-          return;
-        }
-        expect(out).not.toMatch(/[\n"'\r\\\s]/);
-        expect(out.split("#").length - 1).toBe(nics.length);
-        for (const rec of out.split("#").slice(0, -1)) expect(rec.split(";")).toHaveLength(6);
-        expect(out).toMatch(/^[0-9a-f:.;,#]*$/);
-      }),
+      fc.property(
+        arbNics.filter((n) => n.length > 0),
+        fc.nat(),
+        fc.constantFrom(...fields),
+        evil,
+        (nics, k, field, value) => {
+          const target = { ...nics[k % nics.length] } as Record<string, unknown>;
+          target[field] = field === "dns" ? ["8.8.8.8", value] : value;
+          const input = nics.map((n, i) => (i === k % nics.length ? (target as unknown as MachineIdNic) : n));
+          let out: string;
+          try {
+            out = encodeMachineId(input);
+          } catch {
+            return;
+          }
+          expect(out).not.toMatch(/[\n"'\r\\\s]/);
+          expect(out.split("#").length - 1).toBe(nics.length);
+          for (const rec of out.split("#").slice(0, -1)) expect(rec.split(";")).toHaveLength(6);
+          expect(out).toMatch(/^[0-9a-f:.;,#]*$/);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

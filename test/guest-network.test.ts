@@ -54,11 +54,16 @@ test("create, no-op diff, VLAN update, drift, delete", async () => {
   expect(await hostPortGroups()).toContainEqual({ name: "team-a-lan", vlanId: 100, vswitch: "vSwitch0" });
 
   // Same inputs (and a CIDR that normalises the same): no changes.
-  const same = await p.plugin.diff(id, p.urn("GuestNetwork", "lan"), { ...outs, __provider: p.provider.GuestNetwork }, {
-    ...lanInputs,
-    vswitch: "vSwitch0",
-    __provider: p.provider.GuestNetwork,
-  });
+  const same = await p.plugin.diff(
+    id,
+    p.urn("GuestNetwork", "lan"),
+    { ...outs, __provider: p.provider.GuestNetwork },
+    {
+      ...lanInputs,
+      vswitch: "vSwitch0",
+      __provider: p.provider.GuestNetwork,
+    },
+  );
   expect(same.changes).toBe("none");
 
   // VLAN updates in place.
@@ -68,12 +73,17 @@ test("create, no-op diff, VLAN update, drift, delete", async () => {
   expect(await hostPortGroups()).toContainEqual({ name: "team-a-lan", vlanId: 200, vswitch: "vSwitch0" });
 
   // Replace fields.
-  const rep = await p.plugin.diff(id, p.urn("GuestNetwork", "lan"), { ...up.outs, __provider: p.provider.GuestNetwork }, {
-    ...lanInputs,
-    vlanId: 200,
-    portGroup: "team-a-lan2",
-    __provider: p.provider.GuestNetwork,
-  });
+  const rep = await p.plugin.diff(
+    id,
+    p.urn("GuestNetwork", "lan"),
+    { ...up.outs, __provider: p.provider.GuestNetwork },
+    {
+      ...lanInputs,
+      vlanId: 200,
+      portGroup: "team-a-lan2",
+      __provider: p.provider.GuestNetwork,
+    },
+  );
   expect(rep.replaces).toEqual(["portGroup"]);
 
   // Out-of-band VLAN change shows as drift on refresh.
@@ -85,12 +95,17 @@ test("create, no-op diff, VLAN update, drift, delete", async () => {
   const r = await p.plugin.read(id, p.urn("GuestNetwork", "lan"), up.outs);
   expect(r.id).toBe("team-a-lan");
   expect(r.properties.vlanId).toBe(300);
-  const drift = await p.plugin.diff(id, p.urn("GuestNetwork", "lan"), { ...r.properties, __provider: p.provider.GuestNetwork }, {
-    ...lanInputs,
-    vlanId: 200,
-    vswitch: "vSwitch0",
-    __provider: p.provider.GuestNetwork,
-  });
+  const drift = await p.plugin.diff(
+    id,
+    p.urn("GuestNetwork", "lan"),
+    { ...r.properties, __provider: p.provider.GuestNetwork },
+    {
+      ...lanInputs,
+      vlanId: 200,
+      vswitch: "vSwitch0",
+      __provider: p.provider.GuestNetwork,
+    },
+  );
   expect(drift).toMatchObject({ changes: "some", replaces: [] });
 
   await p.plugin.delete(id, p.urn("GuestNetwork", "lan"), r.properties);
@@ -151,7 +166,11 @@ test("bad input is rejected in check with the field named, and unknowns pass", a
     expect(c.failures.find((f) => f.property === field)!.reason).toContain(field);
   }
   const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-  const c = await p.plugin.check(p.urn("GuestNetwork", "u"), {}, { portGroup: unknown, vlanId: unknown, cidr: unknown, gateway: "10.0.0.1", __provider: p.provider.GuestNetwork });
+  const c = await p.plugin.check(
+    p.urn("GuestNetwork", "u"),
+    {},
+    { portGroup: unknown, vlanId: unknown, cidr: unknown, gateway: "10.0.0.1", __provider: p.provider.GuestNetwork },
+  );
   expect(c.failures).toEqual([]);
   expect(session.calls.length).toBe(calls);
 });

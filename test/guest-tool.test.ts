@@ -58,7 +58,10 @@ describe("cloud-init installer user-data", () => {
     expect(doc.write_files.map((w: any) => [w.path, w.permissions, Buffer.from(w.content, "base64").toString("utf8")])).toEqual(
       files.map((f) => [f.installPath, f.mode, f.content]),
     );
-    expect(doc.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "pulumi-esx-guest.service"]]);
+    expect(doc.runcmd).toEqual([
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", "pulumi-esx-guest.service"],
+    ]);
     const file = path.join(tmp, "user-data");
     fs.writeFileSync(file, text);
     const out = execFileSync("cloud-init", ["schema", "-c", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

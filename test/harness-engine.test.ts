@@ -34,15 +34,17 @@ describe("harness engine", () => {
   });
 
   /** Files a..: content from the map plus the "harness:suffix" config; `b` may copy a's path (dependency). */
-  const program = (contents: Record<string, string>, names: Record<string, string> = {}) => async () => {
-    const cfg = new pulumi.Config("harness");
-    const out: Record<string, pulumi.Output<number>> = {};
-    for (const [key, content] of Object.entries(contents)) {
-      const f = new File(key, { dir: files, name: names[key] ?? `${key}.txt`, content: content + cfg.require("suffix") });
-      out[key] = f.size;
-    }
-    return out;
-  };
+  const program =
+    (contents: Record<string, string>, names: Record<string, string> = {}) =>
+    async () => {
+      const cfg = new pulumi.Config("harness");
+      const out: Record<string, pulumi.Output<number>> = {};
+      for (const [key, content] of Object.entries(contents)) {
+        const f = new File(key, { dir: files, name: names[key] ?? `${key}.txt`, content: content + cfg.require("suffix") });
+        out[key] = f.size;
+      }
+      return out;
+    };
   const read = (name: string) => fs.readFileSync(path.join(files, name), "utf8");
   const ops = (steps: { urn: string; op: string }[]) =>
     Object.fromEntries(steps.filter((s) => !s.urn.includes("pulumi:pulumi:Stack")).map((s) => [s.urn.split("::").pop(), s.op]));
@@ -87,12 +89,15 @@ describe("harness engine", () => {
 
   test("preview of a dependent resource sends unknowns to Check and Diff and calls nothing else", async () => {
     const mark = plugin.calls.length;
-    const r = await runUp(async () => {
-      const a = new File("a", { dir: files, name: "a.txt", content: "A!" });
-      const c = new File("c", { dir: files, name: "c.txt", content: pulumi.interpolate`copy of ${a.size}` });
-      const a2 = new File("a2", { dir: files, name: "a2.txt", content: pulumi.interpolate`${a.path}` });
-      return { c: c.size, a2: a2.size };
-    }, { ...opts, preview: true });
+    const r = await runUp(
+      async () => {
+        const a = new File("a", { dir: files, name: "a.txt", content: "A!" });
+        const c = new File("c", { dir: files, name: "c.txt", content: pulumi.interpolate`copy of ${a.size}` });
+        const a2 = new File("a2", { dir: files, name: "a2.txt", content: pulumi.interpolate`${a.path}` });
+        return { c: c.size, a2: a2.size };
+      },
+      { ...opts, preview: true },
+    );
     expect(ops(r.steps)).toEqual({ a: "same", c: "create", a2: "create" });
     const calls = plugin.calls.slice(mark);
     expect(new Set(calls.map((c) => c.method))).toEqual(new Set(["check", "diff"]));
@@ -100,11 +105,14 @@ describe("harness engine", () => {
     expect(JSON.stringify(calls.map((c) => withoutProvider((c.request as any).news ?? {})))).not.toContain(UNKNOWN);
 
     const mark2 = plugin.calls.length;
-    await runUp(async () => {
-      const n = new File("n", { dir: files, name: "n.txt", content: "new" });
-      new File("m", { dir: files, name: "m.txt", content: pulumi.interpolate`after ${n.size}` });
-      new File("a", { dir: files, name: "a.txt", content: "A!" });
-    }, { ...opts, preview: true });
+    await runUp(
+      async () => {
+        const n = new File("n", { dir: files, name: "n.txt", content: "new" });
+        new File("m", { dir: files, name: "m.txt", content: pulumi.interpolate`after ${n.size}` });
+        new File("a", { dir: files, name: "a.txt", content: "A!" });
+      },
+      { ...opts, preview: true },
+    );
     const check = plugin.calls.slice(mark2).find((c) => c.method === "check" && (c.request as any).urn.endsWith("::m"))!;
     expect((check.request as any).news.content).toBe(UNKNOWN);
     expect(fs.existsSync(path.join(files, "n.txt"))).toBe(false);

@@ -11,7 +11,6 @@ import { dynamicType, serializeProvider, urn } from "./harness/serialize";
 import { UNKNOWN } from "./harness/grpc";
 import { fileProvider } from "./fixtures/harness/file-provider";
 
-
 describe("plugin harness", () => {
   let plugin: PluginClient;
   let provider: string;
@@ -72,7 +71,10 @@ describe("plugin harness", () => {
 
     // Refreshed state differs from the program's inputs; the state from create does not.
     expect(await plugin.diff(created.id, u("a"), read.properties, inputs)).toEqual({
-      changes: "some", replaces: [], stables: [], deleteBeforeReplace: false,
+      changes: "some",
+      replaces: [],
+      stables: [],
+      deleteBeforeReplace: false,
     });
     expect((await plugin.diff(created.id, u("a"), created.properties, inputs)).changes).toBe("none");
     const unk = await plugin.diff(created.id, u("a"), created.properties, { ...inputs, content: UNKNOWN });
@@ -92,7 +94,9 @@ describe("plugin harness", () => {
 
   test("errors reject with the provider's message; partial creates carry {id, properties, reasons}", async () => {
     await expect(plugin.create(u("f"), { dir, name: "f.txt", content: "fail", __provider: provider })).rejects.toMatchObject({
-      name: "PluginError", message: "refusing to write f.txt", initFailed: undefined,
+      name: "PluginError",
+      message: "refusing to write f.txt",
+      initFailed: undefined,
     });
     const err = await plugin.create(u("g"), { dir, name: "g.txt", content: "fail-after-create", __provider: provider }).catch((e) => e);
     expect(err).toBeInstanceOf(PluginError);

@@ -120,9 +120,7 @@ test("password auth: EsxImage imports from the Glance found in the service catal
 }, 180_000);
 
 test("application-credential auth: EsxImage imports from the Glance found in the service catalog", async () => {
-  const p = await plugin(
-    keystoneConfig({ "esx:keystoneApplicationCredentialId": appCred.id, "esx:keystoneApplicationCredentialSecret": appCred.secret }),
-  );
+  const p = await plugin(keystoneConfig({ "esx:keystoneApplicationCredentialId": appCred.id, "esx:keystoneApplicationCredentialSecret": appCred.secret }));
   await importAndCheck(p, "appcred", await upload("appcred"));
   expect(pluginOutput(p)).not.toContain(appCred.secret);
 }, 180_000);

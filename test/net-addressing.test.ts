@@ -109,8 +109,16 @@ describe("validateNetworkAddressing", () => {
     [{ gateway: "10.0.0.255" }, "gateway", "gateway: 10.0.0.255 is the broadcast address of 10.0.0.0/24"],
     [{ gateway: "10.0.0.1 " }, "gateway", 'gateway: "10.0.0.1 " is not a dotted-quad IPv4 address'],
     [{ dnsServers: ["8.8.8.8", "dns.example"] }, "dnsServers[1]", 'dnsServers[1]: "dns.example" is not a dotted-quad IPv4 address'],
-    [{ allocationRange: { start: "10.0.0.0", end: "10.0.0.9" } }, "allocationRange.start", "allocationRange.start: 10.0.0.0 is the network address of 10.0.0.0/24"],
-    [{ allocationRange: { start: "10.0.0.5", end: "10.0.0.255" } }, "allocationRange.end", "allocationRange.end: 10.0.0.255 is the broadcast address of 10.0.0.0/24"],
+    [
+      { allocationRange: { start: "10.0.0.0", end: "10.0.0.9" } },
+      "allocationRange.start",
+      "allocationRange.start: 10.0.0.0 is the network address of 10.0.0.0/24",
+    ],
+    [
+      { allocationRange: { start: "10.0.0.5", end: "10.0.0.255" } },
+      "allocationRange.end",
+      "allocationRange.end: 10.0.0.255 is the broadcast address of 10.0.0.0/24",
+    ],
     [{ allocationRange: { start: "10.0.0.5", end: "10.0.2.9" } }, "allocationRange.end", "allocationRange.end: 10.0.2.9 is outside the subnet 10.0.0.0/24"],
     [{ allocationRange: { start: "10.0.0.50", end: "10.0.0.9" } }, "allocationRange", "allocationRange: start 10.0.0.50 is after end 10.0.0.9"],
     [{ cidr: "10.0.0.7/24" }, "cidr", "cidr: 10.0.0.7/24 has host bits set: did you mean 10.0.0.0/24?"],
@@ -119,7 +127,9 @@ describe("validateNetworkAddressing", () => {
   });
 
   test("with an invalid cidr, other addresses are only syntax-checked; prefix applies", () => {
-    expect(validateNetworkAddressing({ cidr: "nope", gateway: "1.2.3", dnsServers: ["1.1.1.1"], allocationRange: { start: "9.9.9.9", end: "x" } }, "addressing.")).toEqual([
+    expect(
+      validateNetworkAddressing({ cidr: "nope", gateway: "1.2.3", dnsServers: ["1.1.1.1"], allocationRange: { start: "9.9.9.9", end: "x" } }, "addressing."),
+    ).toEqual([
       { field: "addressing.cidr", message: 'addressing.cidr: "nope" is not in CIDR form a.b.c.d/n (prefix length missing)' },
       { field: "addressing.gateway", message: 'addressing.gateway: "1.2.3" is not a dotted-quad IPv4 address' },
       { field: "addressing.allocationRange.end", message: 'addressing.allocationRange.end: "x" is not a dotted-quad IPv4 address' },
@@ -143,7 +153,10 @@ describe("validateInstanceAddress", () => {
   ])("%j", (ip, message) => expect(validateInstanceAddress(ip, net)).toEqual([{ field: "ipAddress", message }]));
   test("invalid network cidr", () =>
     expect(validateInstanceAddress("1.2.3.4", { cidr: "x/1" }, "nics[0].ip")).toEqual([
-      { field: "nics[0].ip", message: 'nics[0].ip: cannot check against the network\'s cidr: "x/1" is not an IPv4 CIDR: "x" is not a dotted-quad IPv4 address' },
+      {
+        field: "nics[0].ip",
+        message: 'nics[0].ip: cannot check against the network\'s cidr: "x/1" is not an IPv4 CIDR: "x" is not a dotted-quad IPv4 address',
+      },
     ]));
 });
 

@@ -47,11 +47,16 @@ test("every generated sdk argument and output has TSDoc from the schema's descri
     const outs = decls[`${name}Outputs`];
     expect(Object.keys(args).sort()).toEqual(Object.keys(r.inputProperties).sort());
     expect(Object.keys(outs).sort()).toEqual(Object.keys(r.properties).sort());
-    for (const [k, p] of Object.entries<any>(r.inputProperties)) expect({ k, doc: args[k] }).toEqual({ k, doc: expect.stringContaining(p.description.split(" One of:")[0]) });
-    for (const [k, p] of Object.entries<any>(r.properties)) expect({ k, doc: outs[k] }).toEqual({ k, doc: expect.stringContaining(p.description.split(" One of:")[0]) });
+    for (const [k, p] of Object.entries<any>(r.inputProperties))
+      expect({ k, doc: args[k] }).toEqual({ k, doc: expect.stringContaining(p.description.split(" One of:")[0]) });
+    for (const [k, p] of Object.entries<any>(r.properties))
+      expect({ k, doc: outs[k] }).toEqual({ k, doc: expect.stringContaining(p.description.split(" One of:")[0]) });
   }
   // nested argument types are documented too
-  for (const [name, members] of Object.entries(decls)) for (const [k, d] of Object.entries(members)) if (!["start", "end"].includes(k) && !name.endsWith("Glance") && !name.startsWith("GuestNetworkAllocationRange")) expect({ name, k, d }).toEqual({ name, k, d: expect.stringMatching(/\S/) });
+  for (const [name, members] of Object.entries(decls))
+    for (const [k, d] of Object.entries(members))
+      if (!["start", "end"].includes(k) && !name.endsWith("Glance") && !name.startsWith("GuestNetworkAllocationRange"))
+        expect({ name, k, d }).toEqual({ name, k, d: expect.stringMatching(/\S/) });
 });
 
 test("the sdk classes declare no outputs of their own: they inherit the generated, documented ones", () => {

@@ -53,7 +53,8 @@ function encodings(secret: string): string[] {
 
 function findSecrets(where: string, text: string): string[] {
   const hits: string[] = [];
-  for (const [name, s] of Object.entries(SECRETS)) for (const e of encodings(s)) if (text.includes(e)) hits.push(`${name} in ${where}${e === s ? "" : ` (encoded: ${e})`}`);
+  for (const [name, s] of Object.entries(SECRETS))
+    for (const e of encodings(s)) if (text.includes(e)) hits.push(`${name} in ${where}${e === s ? "" : ` (encoded: ${e})`}`);
   return hits;
 }
 
@@ -153,20 +154,46 @@ test("forced failures name the problem without echoing a credential", async () =
   const base = { plugin: plug, project: "secrets-failures", stack: "test", config: st.config, secretKeys: st.secretKeys };
 
   // a host alias that is not configured
-  expect(await upExpectingFailure(() => { new GuestNetwork("x", { host: "nope", portGroup: "pg-x" }); }, { ...base, stateFile: stateFile("bad-alias") })).toMatch(/host "nope" is not configured/);
+  expect(
+    await upExpectingFailure(
+      () => {
+        new GuestNetwork("x", { host: "nope", portGroup: "pg-x" });
+      },
+      { ...base, stateFile: stateFile("bad-alias") },
+    ),
+  ).toMatch(/host "nope" is not configured/);
   // an unknown Glance image (the request to Glance carries the token)
-  expect(await upExpectingFailure(() => { new EsxImage("x", { glanceImageId: "0badc0de-0000-4000-8000-000000000000" }); }, { ...base, stateFile: stateFile("bad-image") })).toMatch(/0badc0de-0000-4000-8000-000000000000/);
+  expect(
+    await upExpectingFailure(
+      () => {
+        new EsxImage("x", { glanceImageId: "0badc0de-0000-4000-8000-000000000000" });
+      },
+      { ...base, stateFile: stateFile("bad-image") },
+    ),
+  ).toMatch(/0badc0de-0000-4000-8000-000000000000/);
 
   // a wrong password: the login carries it; the error must not
   const wrong = { ...st.config, "esx:password": WRONG_PASSWORD };
   const wplug = await plugin(wrong, st.secretKeys, "secrets-wrongpw");
-  const msg = await upExpectingFailure(() => { new GuestNetwork("x", { portGroup: "pg-y" }); }, { ...base, plugin: wplug, config: wrong, stateFile: stateFile("wrong-password") });
+  const msg = await upExpectingFailure(
+    () => {
+      new GuestNetwork("x", { portGroup: "pg-y" });
+    },
+    { ...base, plugin: wplug, config: wrong, stateFile: stateFile("wrong-password") },
+  );
   expect(msg).toMatch(/InvalidLogin|login|password|authenticat/i);
 
   // an unreachable host
   const gone = { ...st.config, "esx:host": "127.0.0.1:1" };
   const gplug = await plugin(gone, st.secretKeys, "secrets-unreachable");
-  expect(await upExpectingFailure(() => { new GuestNetwork("x", { portGroup: "pg-z" }); }, { ...base, plugin: gplug, config: gone, stateFile: stateFile("unreachable") })).toMatch(/127\.0\.0\.1:1/);
+  expect(
+    await upExpectingFailure(
+      () => {
+        new GuestNetwork("x", { portGroup: "pg-z" });
+      },
+      { ...base, plugin: gplug, config: gone, stateFile: stateFile("unreachable") },
+    ),
+  ).toMatch(/127\.0\.0\.1:1/);
 }, 120_000);
 
 test("nothing Pulumi stores or prints holds the password or the token", () => {
@@ -195,7 +222,12 @@ test("nothing Pulumi stores or prints holds the password or the token", () => {
 });
 
 test("the scan finds a secret when there is one (clear, base64 at any offset, hex)", () => {
-  for (const wrap of [(s: string) => `x${s}y`, (s: string) => Buffer.from(`{"p":"${s}"}`).toString("base64"), (s: string) => Buffer.from(`ab${s}`).toString("base64"), (s: string) => Buffer.from(`a${s}`).toString("hex")]) {
+  for (const wrap of [
+    (s: string) => `x${s}y`,
+    (s: string) => Buffer.from(`{"p":"${s}"}`).toString("base64"),
+    (s: string) => Buffer.from(`ab${s}`).toString("base64"),
+    (s: string) => Buffer.from(`a${s}`).toString("hex"),
+  ]) {
     expect(findSecrets("t", wrap(PASSWORD))).not.toEqual([]);
   }
   expect(findSecrets("t", "nothing here")).toEqual([]);

@@ -138,7 +138,12 @@ test("esx:insecure works for both hosts and warns exactly once per host in the p
   };
   const p = await plugin({ "esx:hosts": JSON.stringify(hosts) });
   const made: { id: string; outs: Record<string, any>; name: string }[] = [];
-  for (const [alias, n] of [["a", 1], ["a", 2], ["b", 1], ["b", 2]] as const) {
+  for (const [alias, n] of [
+    ["a", 1],
+    ["a", 2],
+    ["b", 1],
+    ["b", 2],
+  ] as const) {
     const name = `ins-${alias}${n}`;
     const r = await p.up("GuestNetwork", name, { host: alias, portGroup: name });
     made.push({ ...r, name });

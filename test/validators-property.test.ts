@@ -21,8 +21,7 @@ const checkers: Record<Kind, (olds: any, news: any) => { inputs: any; failures: 
 // ------------------------------------------------------------------------------------------------ generators
 
 const SAFE_UNITS = [..."abcxyzABCXYZ0123456789 -_.:+=@,()!~%&$*?{}", "é", "ü", "日", "ß"];
-const safeName = (max: number) =>
-  fc.string({ unit: fc.constantFrom(...SAFE_UNITS), minLength: 1, maxLength: max }).filter((s) => s !== "." && s !== "..");
+const safeName = (max: number) => fc.string({ unit: fc.constantFrom(...SAFE_UNITS), minLength: 1, maxLength: max }).filter((s) => s !== "." && s !== "..");
 const FORBIDDEN = ['"', "'", "`", "\\", "/", "[", "]", "#", ";", "<", ">", "|", "\n", "\r", "\t", "\u0000", "\u001b", "\u007f"];
 
 const octet = fc.integer({ min: 0, max: 255 });
@@ -43,7 +42,13 @@ const subnet = fc
   });
 
 const guestNetworkInputs = fc
-  .record({ portGroup: safeName(59), vswitch: safeName(32), vlanId: fc.integer({ min: 0, max: 4095 }), adopt: fc.boolean(), net: fc.option(subnet, { nil: undefined }) })
+  .record({
+    portGroup: safeName(59),
+    vswitch: safeName(32),
+    vlanId: fc.integer({ min: 0, max: 4095 }),
+    adopt: fc.boolean(),
+    net: fc.option(subnet, { nil: undefined }),
+  })
   .map(({ net, ...rest }) => ({ ...rest, ...(net ?? {}) }));
 
 const idChars = fc.constantFrom(..."abcdefABCDEF0123456789-_");
@@ -51,13 +56,18 @@ const esxImageInputs = fc.record({
   glanceImageId: fc.string({ unit: idChars, minLength: 1, maxLength: 64 }),
   datastore: safeName(80),
   folder: fc
-    .array(fc.string({ unit: fc.constantFrom(..."abcXYZ019_.-"), minLength: 1, maxLength: 12 }).filter((p) => p !== "." && p !== ".."), { minLength: 1, maxLength: 4 })
+    .array(
+      fc.string({ unit: fc.constantFrom(..."abcXYZ019_.-"), minLength: 1, maxLength: 12 }).filter((p) => p !== "." && p !== ".."),
+      { minLength: 1, maxLength: 4 },
+    )
     .map((p) => p.join("/")),
   diskType: fc.constantFrom("thin", "thick", "eagerZeroedThick"),
 });
 
 const GiB = 1024 ** 3;
-const staticMac = fc.tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map((b) => `00:50:56:${b.map((x) => x.toString(16).padStart(2, "0")).join(":")}`);
+const staticMac = fc
+  .tuple(fc.integer({ min: 0, max: 0x3f }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
+  .map((b) => `00:50:56:${b.map((x) => x.toString(16).padStart(2, "0")).join(":")}`);
 const esxInstanceInputs = fc
   .record({
     name: safeName(80),
@@ -68,11 +78,21 @@ const esxInstanceInputs = fc
     extraGb: fc.integer({ min: 0, max: 100 }),
     guestId: fc.option(fc.constantFrom("ubuntu64Guest", "rhel7_64Guest", "windows9Server64Guest", "otherGuest64"), { nil: undefined }),
     powerState: fc.constantFrom("on", "off", "suspended"),
-    nics: fc.uniqueArray(fc.record({ pg: safeName(59), net: subnet, mac: fc.option(staticMac, { nil: undefined }), auto: fc.boolean() }), { maxLength: 4, selector: (n) => n.mac ?? Math.random() }),
+    nics: fc.uniqueArray(fc.record({ pg: safeName(59), net: subnet, mac: fc.option(staticMac, { nil: undefined }), auto: fc.boolean() }), {
+      maxLength: 4,
+      selector: (n) => n.mac ?? Math.random(),
+    }),
   })
   .map((r) => ({
     name: r.name,
-    image: { datastorePath: `[${r.ds}] images/i/i.vmdk`, datastore: r.ds, capacityBytes: GiB, adapterType: "lsilogic", guestId: "ubuntu64Guest", nicType: "vmxnet3" },
+    image: {
+      datastorePath: `[${r.ds}] images/i/i.vmdk`,
+      datastore: r.ds,
+      capacityBytes: GiB,
+      adapterType: "lsilogic",
+      guestId: "ubuntu64Guest",
+      nicType: "vmxnet3",
+    },
     cpus: r.cpus,
     memoryMb: r.memoryMb,
     cloneMode: r.cloneMode,
@@ -82,7 +102,11 @@ const esxInstanceInputs = fc
     networks: r.nics.map((n) => ({ network: { portGroup: n.pg, ...n.net }, ...(n.auto ? { ip: "auto" } : {}), ...(n.mac ? { mac: n.mac } : {}) })),
   }));
 
-const validInputs: Record<Kind, fc.Arbitrary<Record<string, any>>> = { GuestNetwork: guestNetworkInputs, EsxImage: esxImageInputs, EsxInstance: esxInstanceInputs };
+const validInputs: Record<Kind, fc.Arbitrary<Record<string, any>>> = {
+  GuestNetwork: guestNetworkInputs,
+  EsxImage: esxImageInputs,
+  EsxInstance: esxInstanceInputs,
+};
 
 /** Name-like fields, the longest value they take, and the characters they must refuse. */
 const NAME_FIELDS: { kind: Kind; field: string; max: number; forbidden: string[] }[] = [
@@ -100,7 +124,11 @@ const NAME_FIELDS: { kind: Kind; field: string; max: number; forbidden: string[]
 /** A value for the field with one forbidden character somewhere, within the field's length limit. */
 const withForbidden = (max: number, forbidden: string[]) =>
   fc
-    .tuple(fc.string({ unit: fc.constantFrom(..."abcXYZ019_"), maxLength: Math.floor((max - 1) / 2) }), fc.constantFrom(...forbidden), fc.string({ unit: fc.constantFrom(..."abcXYZ019_"), maxLength: Math.floor((max - 1) / 2) }))
+    .tuple(
+      fc.string({ unit: fc.constantFrom(..."abcXYZ019_"), maxLength: Math.floor((max - 1) / 2) }),
+      fc.constantFrom(...forbidden),
+      fc.string({ unit: fc.constantFrom(..."abcXYZ019_"), maxLength: Math.floor((max - 1) / 2) }),
+    )
     .map(([a, c, b]) => a + c + b);
 
 const withField = (kind: Kind, field: string, value: unknown) => inputsOf({ kind, what: "", field, set: { [field]: value } });

@@ -75,9 +75,9 @@ test("runs a task and waits for it with WaitForUpdatesEx", async () => {
   const ops = s.calls.slice(before).map((c) => c.op);
   expect(ops).toContain("WaitForUpdatesEx");
   // A failing task rejects with the vSphere fault name.
-  await expect(
-    runTask(s, "DeleteDatastoreFile_Task", content.fileManager, { name: `[${dsName}] no-such-dir`, datacenter: dc.ref }),
-  ).rejects.toMatchObject({ faultName: "FileNotFound" });
+  await expect(runTask(s, "DeleteDatastoreFile_Task", content.fileManager, { name: `[${dsName}] no-such-dir`, datacenter: dc.ref })).rejects.toMatchObject({
+    faultName: "FileNotFound",
+  });
 });
 
 test("logs in again after the host terminates the session", async () => {
@@ -92,7 +92,9 @@ test("logs in again after the host terminates the session", async () => {
 
 test("refuses a wrong thumbprint and names the one it saw", async () => {
   const wrong = "AA:".repeat(31) + "AA";
-  const err = await connect({ thumbprint: wrong }).serviceContent().catch((e) => e);
+  const err = await connect({ thumbprint: wrong })
+    .serviceContent()
+    .catch((e) => e);
   expect(err).toBeInstanceOf(VimTlsError);
   expect(err.message).toContain(sim.thumbprintSha256);
   expect(err.message).toContain("does not match esx:thumbprint");
@@ -104,7 +106,9 @@ test("accepts a SHA-1 pin written without colons", async () => {
 });
 
 test("refuses an unverifiable certificate unless pinned or insecure", async () => {
-  const err = await connect({ thumbprint: undefined }).serviceContent().catch((e) => e);
+  const err = await connect({ thumbprint: undefined })
+    .serviceContent()
+    .catch((e) => e);
   expect(err).toBeInstanceOf(VimTlsError);
   expect(err.message).toMatch(/not trusted/);
   expect(err.message).toContain(sim.thumbprintSha256);
@@ -128,7 +132,9 @@ test("an unreachable host fails within a bounded time", async () => {
   const port = (srv.address() as net.AddressInfo).port;
   await new Promise((r) => srv.close(r));
   const started = Date.now();
-  const err = await connect({ host: `127.0.0.1:${port}` }).serviceContent().catch((e) => e);
+  const err = await connect({ host: `127.0.0.1:${port}` })
+    .serviceContent()
+    .catch((e) => e);
   expect(err.message).toMatch(/ECONNREFUSED/);
   expect(Date.now() - started).toBeLessThan(15000);
 });

@@ -111,11 +111,16 @@ test("requests are serialized in schema order whatever the key order", () => {
 });
 
 test("unknown fields and wrong subtypes are refused instead of silently dropped", () => {
-  expect(() => serializeRequest(schema, "CreateVM_Task", { type: "Folder", value: "f" }, { pool: { type: "ResourcePool", value: "p" }, config: { nmae: "x" } })).toThrow(
-    /field nmae is not in vim25 type VirtualMachineConfigSpec/,
-  );
   expect(() =>
-    serializeRequest(schema, "ReconfigVM_Task", { type: "VirtualMachine", value: "v" }, { spec: { deviceChange: [{ operation: "add", device: { _type: "OptionValue" } }] } }),
+    serializeRequest(schema, "CreateVM_Task", { type: "Folder", value: "f" }, { pool: { type: "ResourcePool", value: "p" }, config: { nmae: "x" } }),
+  ).toThrow(/field nmae is not in vim25 type VirtualMachineConfigSpec/);
+  expect(() =>
+    serializeRequest(
+      schema,
+      "ReconfigVM_Task",
+      { type: "VirtualMachine", value: "v" },
+      { spec: { deviceChange: [{ operation: "add", device: { _type: "OptionValue" } }] } },
+    ),
   ).toThrow(/OptionValue is not a VirtualDevice/);
 });
 

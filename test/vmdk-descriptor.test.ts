@@ -32,7 +32,15 @@ test("render -> parse round trip keeps every field", () => {
       fc.option(fc.uuid(), { nil: undefined }),
       fc.option(fc.integer({ min: 3, max: 21 }), { nil: undefined }),
       (name, sectors, adapterType, diskType, cid, uuid, hw) => {
-        const text = renderDescriptor({ extentFileName: `${name}-flat.vmdk`, capacityBytes: sectors * 512, adapterType, diskType, cid, uuid, virtualHWVersion: hw });
+        const text = renderDescriptor({
+          extentFileName: `${name}-flat.vmdk`,
+          capacityBytes: sectors * 512,
+          adapterType,
+          diskType,
+          cid,
+          uuid,
+          virtualHWVersion: hw,
+        });
         const d = parseDescriptor(text);
         expect(d.createType).toBe("vmfs");
         expect(d.version).toBe(1);
@@ -99,7 +107,10 @@ test("qemu-img opens our vmfs descriptor + flat extent and reads the extent's by
   const data = Buffer.alloc(3 * 1024 * 1024);
   for (let i = 0; i < data.length; i += 4096) data.write(`sector ${i}`, i);
   fs.writeFileSync(flat, data);
-  fs.writeFileSync(path.join(dir, "disk.vmdk"), renderDescriptor({ extentFileName: "disk-flat.vmdk", capacityBytes: data.length, adapterType: "lsiLogicsas", diskType: "thin" }));
+  fs.writeFileSync(
+    path.join(dir, "disk.vmdk"),
+    renderDescriptor({ extentFileName: "disk-flat.vmdk", capacityBytes: data.length, adapterType: "lsiLogicsas", diskType: "thin" }),
+  );
   const info = JSON.parse(execFileSync(QEMU_IMG, ["info", "--output=json", path.join(dir, "disk.vmdk")], { encoding: "utf8" }));
   expect(info).toMatchObject({ format: "vmdk", "virtual-size": data.length });
   expect(info["format-specific"].data).toMatchObject({ "create-type": "vmfs" });

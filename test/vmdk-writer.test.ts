@@ -25,8 +25,8 @@ afterAll(() => {
 function diskData(size: number, seed: number): Buffer {
   const b = Buffer.alloc(size);
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 0x100000000);
-  for (let i = 0; i < size; ) {
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 0x100000000;
+  for (let i = 0; i < size;) {
     const n = Math.min(size - i, 1 + Math.floor(rnd() * 200 * 1024));
     const t = rnd();
     if (t < 0.3) crypto.randomFillSync(b, i, n);
@@ -38,10 +38,10 @@ function diskData(size: number, seed: number): Buffer {
 
 function chunked(data: Buffer, seed: number): Readable {
   let s = seed;
-  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 0x100000000);
+  const rnd = () => (s = (s * 1664525 + 1013904223) >>> 0) / 0x100000000;
   return Readable.from(
     (function* () {
-      for (let i = 0; i < data.length; ) {
+      for (let i = 0; i < data.length;) {
         const n = rnd() < 0.2 ? 1 + Math.floor(rnd() * 16) : 1 + Math.floor(rnd() * 70 * 1024);
         yield Buffer.from(data.subarray(i, i + n));
         i += n;

@@ -69,7 +69,7 @@ function chunked(data: Buffer, seed: number): Readable {
   const rnd = prng(seed);
   return Readable.from(
     (function* () {
-      for (let i = 0; i < data.length; ) {
+      for (let i = 0; i < data.length;) {
         const n = rnd() < 0.2 ? 1 + Math.floor(rnd() * 16) : 1 + Math.floor(rnd() * 70 * 1024);
         yield Buffer.from(data.subarray(i, i + n)); // a copy: the converter must not rely on one backing buffer
         i += n;
@@ -197,7 +197,10 @@ describe("detectFormat", () => {
     qemuImg("create", "-f", "vmdk", "-F", "vmdk", "-b", path.join(dir, "ms.vmdk"), child);
     try {
       const d = detectFormat(head("child.vmdk"), "vmdk");
-      expect(d).toMatchObject({ kind: "unsupported", message: expect.stringMatching(/is a delta \(child\) disk of ".*ms\.vmdk" and cannot be imported alone/) });
+      expect(d).toMatchObject({
+        kind: "unsupported",
+        message: expect.stringMatching(/is a delta \(child\) disk of ".*ms\.vmdk" and cannot be imported alone/),
+      });
     } finally {
       fs.rmSync(child);
     }
@@ -311,7 +314,9 @@ describe("corrupt and truncated streamOptimized input", () => {
   test("input cut inside a grain fails; input that ends right after the footer (no end-of-stream marker) is complete", async () => {
     const g = m.grains[50];
     await expect(run(conv, so.subarray(0, g.at + 100))).rejects.toThrow(
-      new TruncatedImageError(`truncated image: input ended at offset ${g.at + 100} while reading compressed grain at LBA ${g.lba} (${g.size} bytes at offset ${g.at + 12})`),
+      new TruncatedImageError(
+        `truncated image: input ended at offset ${g.at + 100} while reading compressed grain at LBA ${g.lba} (${g.size} bytes at offset ${g.at + 12})`,
+      ),
     );
     await expect(run(conv, so.subarray(0, m.eos))).resolves.toBeUndefined();
   });
@@ -381,7 +386,9 @@ describe("corrupt and truncated monolithicSparse input", () => {
     const ex = b.readUInt32LE(gt + x * 4);
     b.writeUInt32LE(b.readUInt32LE(gt + y * 4), gt + x * 4);
     b.writeUInt32LE(ex, gt + y * 4);
-    await expect(run(conv, b)).rejects.toThrow(new RegExp(`grain for LBA ${y * 128} is stored at offset ${ex * 512}, behind data already read .* grains must be stored in LBA order`));
+    await expect(run(conv, b)).rejects.toThrow(
+      new RegExp(`grain for LBA ${y * 128} is stored at offset ${ex * 512}, behind data already read .* grains must be stored in LBA order`),
+    );
   });
 
   test("a streamOptimized image handed to the monolithicSparse converter", async () => {

@@ -47,16 +47,18 @@ export = async () => {
 
   const image = new EsxImage("base", { glanceImageId: config.require("glanceImageId") });
 
-  const vms = Array.from({ length: size.count }, (_, i) =>
-    new EsxInstance(`vm-${i + 1}`, {
-      name: `${team}-vm-${i + 1}`,
-      image,
-      cpus: size.cpus,
-      memoryMb: size.memoryMb,
-      diskGb: size.diskGb,
-      networks: [{ network: lan, ip: "auto" }],
-      powerState: "on",
-    }),
+  const vms = Array.from(
+    { length: size.count },
+    (_, i) =>
+      new EsxInstance(`vm-${i + 1}`, {
+        name: `${team}-vm-${i + 1}`,
+        image,
+        cpus: size.cpus,
+        memoryMb: size.memoryMb,
+        diskGb: size.diskGb,
+        networks: [{ network: lan, ip: "auto" }],
+        powerState: "on",
+      }),
   );
 
   return {

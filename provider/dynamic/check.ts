@@ -33,7 +33,11 @@ function coveredByUnknown(news: any, path: PropertyKey[]): boolean {
   return false;
 }
 
-export function checkWithSchema<S extends z.ZodType>(schema: S, news: Record<string, any>, extra?: (v: z.infer<S>) => CheckFailure[]): CheckOutcome<z.infer<S>> {
+export function checkWithSchema<S extends z.ZodType>(
+  schema: S,
+  news: Record<string, any>,
+  extra?: (v: z.infer<S>) => CheckFailure[],
+): CheckOutcome<z.infer<S>> {
   const input = { ...news };
   delete input.__provider;
   const res = schema.safeParse(input);

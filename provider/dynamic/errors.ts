@@ -2,7 +2,10 @@
 import { VimFault } from "../vim/faults";
 
 export class ResourceError extends Error {
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(
+    message: string,
+    readonly cause?: unknown,
+  ) {
     super(message);
     this.name = "ResourceError";
   }

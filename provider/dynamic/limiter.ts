@@ -23,7 +23,8 @@ export class Limiter {
       return await work();
     } finally {
       const next = this.queue.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else this.active--;
     }
   }

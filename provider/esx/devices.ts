@@ -48,16 +48,29 @@ export interface HostDevices {
 }
 
 export function parseDevices(devices: unknown): HostDevices {
-  const all = list<any>(Array.isArray(devices) ? devices : (devices as any)?.VirtualDevice ?? devices);
+  const all = list<any>(Array.isArray(devices) ? devices : ((devices as any)?.VirtualDevice ?? devices));
   const out: HostDevices = { nics: [], disks: [], controllers: [] };
   for (const d of all) {
     const t: string = d?._type ?? "";
     if (d?.macAddress !== undefined || nicTypeOf(t)) {
-      out.nics.push({ key: Number(d.key), vimType: t, nicType: nicTypeOf(t), mac: String(d.macAddress ?? "").toLowerCase(), portGroup: d.backing?.deviceName ?? "", raw: d });
+      out.nics.push({
+        key: Number(d.key),
+        vimType: t,
+        nicType: nicTypeOf(t),
+        mac: String(d.macAddress ?? "").toLowerCase(),
+        portGroup: d.backing?.deviceName ?? "",
+        raw: d,
+      });
     } else if (t === "VirtualDisk") {
       const kb = Number(d.capacityInKB ?? 0);
       const bytes = Number(d.capacityInBytes ?? 0) || kb * 1024;
-      out.disks.push({ key: Number(d.key), fileName: d.backing?.fileName ?? "", parentFileName: d.backing?.parent?.fileName || undefined, capacityBytes: bytes, raw: d });
+      out.disks.push({
+        key: Number(d.key),
+        fileName: d.backing?.fileName ?? "",
+        parentFileName: d.backing?.parent?.fileName || undefined,
+        capacityBytes: bytes,
+        raw: d,
+      });
     } else if (/Controller$/.test(t)) out.controllers.push({ key: Number(d.key), vimType: t });
   }
   out.nics.sort((a, b) => a.key - b.key);

@@ -42,7 +42,8 @@ export async function vmSnapshots(ctx: HostContext, vm: MoRef): Promise<Snapshot
   const walk = (nodes: unknown, depth: number): void => {
     if (depth > 64) return;
     for (const n of list<any>((nodes as any)?.VirtualMachineSnapshotTree ?? nodes)) {
-      if (n?.snapshot) out.push({ ref: { type: "VirtualMachineSnapshot", value: String(n.snapshot.value ?? n.snapshot._ ?? n.snapshot) }, name: String(n.name ?? "") });
+      if (n?.snapshot)
+        out.push({ ref: { type: "VirtualMachineSnapshot", value: String(n.snapshot.value ?? n.snapshot._ ?? n.snapshot) }, name: String(n.name ?? "") });
       walk(n?.childSnapshotList, depth + 1);
     }
   };

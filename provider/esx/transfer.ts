@@ -10,7 +10,12 @@ import { HostContext } from "./host";
 
 export class DatastoreHttpError extends Error {
   override name = "DatastoreHttpError";
-  constructor(readonly method: string, readonly file: string, readonly status: number, body: string) {
+  constructor(
+    readonly method: string,
+    readonly file: string,
+    readonly status: number,
+    body: string,
+  ) {
     super(`${method} [datastore] ${file} answered HTTP ${status}${body ? `: ${body.replace(/\s+/g, " ").trim().slice(0, 300)}` : ""}`);
   }
 }
@@ -75,7 +80,9 @@ export async function statFile(ctx: HostContext, f: DsFile): Promise<FileStat | 
 /** GET of a small file as text, or undefined when it does not exist. */
 export async function readSmallFile(ctx: HostContext, f: DsFile, max = 1024 * 1024): Promise<string | undefined> {
   const got: Got = await loadGot();
-  const res: Response<string> = await authed(ctx, (cookie) => got.get(folderUrl(ctx, f), { ...options(ctx, cookie), responseType: "text", timeout: { request: 60_000 } }));
+  const res: Response<string> = await authed(ctx, (cookie) =>
+    got.get(folderUrl(ctx, f), { ...options(ctx, cookie), responseType: "text", timeout: { request: 60_000 } }),
+  );
   if (res.statusCode === 404) return undefined;
   if (res.statusCode !== 200) throw new DatastoreHttpError("GET", label(f), res.statusCode, res.body);
   if (res.body.length > max) throw new Error(`${label(f)} is larger than ${max} bytes`);

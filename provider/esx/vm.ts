@@ -21,7 +21,7 @@ export interface VmSummary {
 
 export function optionMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const o of list<any>(Array.isArray(v) ? v : (v as any)?.OptionValue ?? v)) {
+  for (const o of list<any>(Array.isArray(v) ? v : ((v as any)?.OptionValue ?? v))) {
     if (o && typeof o.key === "string") out[o.key] = o.value === undefined || o.value === null ? "" : String(o.value);
   }
   return out;
@@ -30,7 +30,9 @@ export function optionMap(v: unknown): Record<string, string> {
 /** Every VM on the host with its name and extraConfig, in one property-collector call. */
 export async function listVms(ctx: HostContext): Promise<VmSummary[]> {
   const objs = await retrieveInventory(ctx.session, { VirtualMachine: ["name", "config.extraConfig"] });
-  return objs.filter((o) => o.ref.type === "VirtualMachine").map((o) => ({ ref: o.ref, name: String(o.props.name ?? ""), extraConfig: optionMap(o.props["config.extraConfig"]) }));
+  return objs
+    .filter((o) => o.ref.type === "VirtualMachine")
+    .map((o) => ({ ref: o.ref, name: String(o.props.name ?? ""), extraConfig: optionMap(o.props["config.extraConfig"]) }));
 }
 
 export interface VmState {
@@ -68,7 +70,7 @@ function power(s: unknown): PowerState {
 
 function guestIps(net: unknown): string[] {
   const ips: string[] = [];
-  for (const n of list<any>(Array.isArray(net) ? net : (net as any)?.GuestNicInfo ?? net)) {
+  for (const n of list<any>(Array.isArray(net) ? net : ((net as any)?.GuestNicInfo ?? net))) {
     for (const ip of list<any>(n?.ipAddress?.string ?? n?.ipAddress)) if (typeof ip === "string" && /^\d+\.\d+\.\d+\.\d+$/.test(ip)) ips.push(ip);
   }
   return ips;
@@ -223,5 +225,10 @@ export function deleteDisk(ctx: HostContext, name: string): Promise<void> {
 }
 
 export function extendDisk(ctx: HostContext, name: string, capacityBytes: number): Promise<void> {
-  return runTask(ctx.session, "ExtendVirtualDisk_Task", ctx.virtualDiskManager, { name, datacenter: ctx.datacenter, newCapacityKb: Math.ceil(capacityBytes / 1024), eagerZero: false });
+  return runTask(ctx.session, "ExtendVirtualDisk_Task", ctx.virtualDiskManager, {
+    name,
+    datacenter: ctx.datacenter,
+    newCapacityKb: Math.ceil(capacityBytes / 1024),
+    eagerZero: false,
+  });
 }

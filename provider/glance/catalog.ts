@@ -17,12 +17,7 @@ export interface CatalogEntry {
  * The URL of the `iface` endpoint of the service of `type`, in `region` when given. Without a region, the
  * endpoints of several regions are ambiguous: the answer is then a problem naming them.
  */
-export function findEndpoint(
-  catalog: CatalogEntry[],
-  type: string,
-  iface: string,
-  region?: string,
-): string | { problem: string } {
+export function findEndpoint(catalog: CatalogEntry[], type: string, iface: string, region?: string): string | { problem: string } {
   const services = catalog.filter((s) => s.type === type);
   if (!services.length) {
     return { problem: `the token's service catalog has no "${type}" service (types: ${catalog.map((s) => s.type).join(", ") || "none"})` };

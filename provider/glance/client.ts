@@ -267,8 +267,7 @@ export class GlanceClient {
       const body = await readSome(stream, MAX_ERROR_BODY);
       stream.destroy();
       if (response.statusCode === 401) throw this.unauthorized(op, id, body, true);
-      const message =
-        response.statusCode === 204 ? "Glance has no data for this image (204 No Content)" : parseGlanceMessage(body);
+      const message = response.statusCode === 204 ? "Glance has no data for this image (204 No Content)" : parseGlanceMessage(body);
       throw new GlanceError({ operation: op, imageId: id, status: response.statusCode, glanceMessage: message });
     }
     return { stream, response };

@@ -47,7 +47,15 @@ const coreSchema = z.looseObject({
 /** Fields Glance reports that are not image properties (core attributes, links, location info). */
 export const NOT_PROPERTIES = new Set([
   ...Object.keys(coreSchema.shape),
-  "min_ram", "min_disk", "os_hidden", "self", "file", "schema", "locations", "direct_url", "stores",
+  "min_ram",
+  "min_disk",
+  "os_hidden",
+  "self",
+  "file",
+  "schema",
+  "locations",
+  "direct_url",
+  "stores",
 ]);
 
 /** Parses one image record as Glance returns it (properties are top-level keys there). */

@@ -78,8 +78,14 @@ export class KeystoneAuth implements TokenSource {
   static shared(settings: KeystoneSettings, opts: KeystoneAuthOptions = {}): KeystoneAuth {
     const secret = settings.password ?? settings.applicationCredentialSecret ?? "";
     const key = JSON.stringify([
-      settings.url, settings.username, settings.userDomain, settings.project, settings.projectDomain,
-      settings.applicationCredentialId, settings.region, crypto.createHash("sha256").update(secret).digest("hex"),
+      settings.url,
+      settings.username,
+      settings.userDomain,
+      settings.project,
+      settings.projectDomain,
+      settings.applicationCredentialId,
+      settings.region,
+      crypto.createHash("sha256").update(secret).digest("hex"),
     ]);
     let a = shared.get(key);
     if (!a) {
@@ -211,10 +217,7 @@ export class KeystoneAuth implements TokenSource {
       }
       if (res.statusCode !== 201) {
         const hint = res.statusCode === 401 ? " (wrong credentials, or the user/project/domain does not exist or is disabled)" : "";
-        throw new KeystoneError(
-          `${this.describe}: authentication failed: HTTP ${res.statusCode}: ${parseGlanceMessage(res.body)}${hint}`,
-          res.statusCode,
-        );
+        throw new KeystoneError(`${this.describe}: authentication failed: HTTP ${res.statusCode}: ${parseGlanceMessage(res.body)}${hint}`, res.statusCode);
       }
       const value = res.headers["x-subject-token"];
       let parsed: { token?: { expires_at?: string; issued_at?: string; catalog?: CatalogEntry[] } } = {};

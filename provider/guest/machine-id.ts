@@ -49,18 +49,15 @@ function nicError(n: MachineIdNic, where: string): string | undefined {
   if (typeof n !== "object" || n === null) return `${where}: must be an object`;
   if (typeof n.mac !== "string" || !MAC_RE.test(n.mac)) return `${where}.mac: ${show(n.mac)} is not a MAC address (six hex pairs separated by colons)`;
   if (!isIpv4(n.ip)) return `${where}.ip: ${show(n.ip)} is not a dotted-quad IPv4 address`;
-  if (!isIpv4(n.netmask) || prefixFromNetmask(n.netmask) === undefined)
-    return `${where}.netmask: ${show(n.netmask)} is not a contiguous dotted-quad netmask`;
-  if (n.gateway !== undefined && n.gateway !== "" && !isIpv4(n.gateway))
-    return `${where}.gateway: ${show(n.gateway)} is not a dotted-quad IPv4 address`;
+  if (!isIpv4(n.netmask) || prefixFromNetmask(n.netmask) === undefined) return `${where}.netmask: ${show(n.netmask)} is not a contiguous dotted-quad netmask`;
+  if (n.gateway !== undefined && n.gateway !== "" && !isIpv4(n.gateway)) return `${where}.gateway: ${show(n.gateway)} is not a dotted-quad IPv4 address`;
   const bc = broadcastOf(n.ip, n.netmask);
   if (n.broadcast !== undefined) {
     if (!isIpv4(n.broadcast)) return `${where}.broadcast: ${show(n.broadcast)} is not a dotted-quad IPv4 address`;
     if (n.broadcast !== bc) return `${where}.broadcast: ${n.broadcast} is not the broadcast address of ${n.ip}/${n.netmask} (${bc})`;
   }
   if (n.dns !== undefined && !Array.isArray(n.dns)) return `${where}.dns: must be a list of IPv4 addresses`;
-  for (const [i, d] of (n.dns ?? []).entries())
-    if (!isIpv4(d)) return `${where}.dns[${i}]: ${show(d)} is not a dotted-quad IPv4 address`;
+  for (const [i, d] of (n.dns ?? []).entries()) if (!isIpv4(d)) return `${where}.dns[${i}]: ${show(d)} is not a dotted-quad IPv4 address`;
   return undefined;
 }
 
@@ -121,7 +118,13 @@ export function decodeMachineId(s: string): { nics: MachineIdNic[]; errors: Mach
  */
 export function machineIdNicFromPrefix(n: { mac: string; ip: string; prefix: number; gateway?: string; dns?: string[] }): MachineIdNic {
   if (!Number.isInteger(n.prefix) || n.prefix < 0 || n.prefix > 32) throw new Error(`prefix: ${JSON.stringify(n.prefix)} must be an integer 0-32`);
-  const nic: MachineIdNic = { mac: n.mac, ip: n.ip, netmask: ipaddr.IPv4.subnetMaskFromPrefixLength(n.prefix).toString(), gateway: n.gateway ?? "", dns: n.dns ?? [] };
+  const nic: MachineIdNic = {
+    mac: n.mac,
+    ip: n.ip,
+    netmask: ipaddr.IPv4.subnetMaskFromPrefixLength(n.prefix).toString(),
+    gateway: n.gateway ?? "",
+    dns: n.dns ?? [],
+  };
   const err = nicError(nic, "nic");
   if (err) throw new Error(err);
   return { ...nic, mac: n.mac.toLowerCase(), broadcast: broadcastOf(n.ip, nic.netmask) };

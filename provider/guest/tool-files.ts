@@ -27,7 +27,12 @@ export function guestToolFiles(family: GuestFamily): GuestToolFile[] {
   if (family === "linux")
     return [
       { name: "pulumi-esx-guest.sh", installPath: "/usr/local/sbin/pulumi-esx-guest", mode: "0755", content: read("pulumi-esx-guest.sh") },
-      { name: "pulumi-esx-guest.service", installPath: "/etc/systemd/system/pulumi-esx-guest.service", mode: "0644", content: read("pulumi-esx-guest.service") },
+      {
+        name: "pulumi-esx-guest.service",
+        installPath: "/etc/systemd/system/pulumi-esx-guest.service",
+        mode: "0644",
+        content: read("pulumi-esx-guest.service"),
+      },
     ];
   return [
     { name: "pulumi-esx-guest.ps1", installPath: "C:\\Program Files\\pulumi-esx\\pulumi-esx-guest.ps1", mode: "", content: read("pulumi-esx-guest.ps1") },

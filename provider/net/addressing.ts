@@ -62,8 +62,7 @@ function cidrSyntaxError(s: unknown): string | undefined {
   const addr = s.slice(0, slash);
   const len = s.slice(slash + 1);
   if (!isIpv4(addr)) return `${JSON.stringify(s)} is not an IPv4 CIDR: ${JSON.stringify(addr)} is not a dotted-quad IPv4 address`;
-  if (!PREFIX_RE.test(len) || Number(len) > 32)
-    return `${JSON.stringify(s)} is not an IPv4 CIDR: prefix length ${JSON.stringify(len)} must be an integer 0-32`;
+  if (!PREFIX_RE.test(len) || Number(len) > 32) return `${JSON.stringify(s)} is not an IPv4 CIDR: prefix length ${JSON.stringify(len)} must be an integer 0-32`;
   return undefined;
 }
 
@@ -176,8 +175,7 @@ export function validateNetworkAddressing(a: NetworkAddressing, fieldPrefix = ""
     const rest: [string, unknown][] = [];
     if (a.gateway !== undefined) rest.push([f("gateway"), a.gateway]);
     if (a.allocationRange) rest.push([f("allocationRange.start"), a.allocationRange.start], [f("allocationRange.end"), a.allocationRange.end]);
-    for (const [field, v] of rest)
-      if (!isIpv4(v)) issues.push({ field, message: `${field}: ${JSON.stringify(v)} is not a dotted-quad IPv4 address` });
+    for (const [field, v] of rest) if (!isIpv4(v)) issues.push({ field, message: `${field}: ${JSON.stringify(v)} is not a dotted-quad IPv4 address` });
     return issues;
   }
   const net = parseCidr(a.cidr);

@@ -62,7 +62,8 @@ export function normalCapture(c: any): Record<string, any> | null {
 
 export function normalGlance(g: any): Record<string, any> | null {
   if (!g || typeof g !== "object") return null;
-  const props = g.properties && Object.keys(g.properties).length ? Object.fromEntries(Object.entries(g.properties).sort(([a], [b]) => a.localeCompare(b))) : null;
+  const props =
+    g.properties && Object.keys(g.properties).length ? Object.fromEntries(Object.entries(g.properties).sort(([a], [b]) => a.localeCompare(b))) : null;
   return { name: g.name ?? null, visibility: g.visibility ?? "private", properties: props };
 }
 
@@ -189,7 +190,11 @@ export async function createCapture(inp: EsxImageInputs, glance: GlanceClient): 
       throw new Error(`the copy's extent ${dsPath(ds, extentRel)} is ${file.size} bytes, its descriptor says ${capacityBytes}`);
     }
     const sent = { md5: crypto.createHash("md5"), bytes: 0 };
-    const vmdk = flatToStreamOptimized(withProgress(file.stream, capacityBytes, log), { capacityBytes, adapterType, fileName: `${g.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.vmdk` });
+    const vmdk = flatToStreamOptimized(withProgress(file.stream, capacityBytes, log), {
+      capacityBytes,
+      adapterType,
+      fileName: `${g.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.vmdk`,
+    });
     const body = hashing(vmdk, sent);
     try {
       await glance.uploadData(image.id, body);

@@ -49,7 +49,12 @@ class HashingSource implements AsyncIterable<Buffer> {
   private done = false;
   bytes = 0;
 
-  constructor(private readonly stream: Readable, readonly algo: string, readonly expected: string, readonly label: string) {
+  constructor(
+    private readonly stream: Readable,
+    readonly algo: string,
+    readonly expected: string,
+    readonly label: string,
+  ) {
     this.hash = crypto.createHash(algo);
     this.it = stream[Symbol.asyncIterator]();
   }
@@ -137,7 +142,7 @@ export async function importImage(
   } catch (e) {
     src.abort();
     if (e instanceof UnsupportedImageError) {
-      throw new Error(`Glance image ${img.id} (disk_format ${diskFormat}) is in ${e.format} format, which cannot be imported: ${e.message}`);
+      throw new Error(`Glance image ${img.id} (disk_format ${diskFormat}) is in ${e.format} format, which cannot be imported: ${e.message}`, { cause: e });
     }
     throw e;
   }
@@ -154,10 +159,13 @@ export async function importImage(
     if (e instanceof HashMismatchError) throw checksumError(e);
     if (e instanceof ImageFormatError) {
       // Corrupt or cut-off data: if the bytes are not what Glance recorded, say so (that is the cause).
-      const mismatch = await src.finish().then(() => undefined, (h) => h);
+      const mismatch = await src.finish().then(
+        () => undefined,
+        (h) => h,
+      );
       src.abort();
       if (mismatch instanceof HashMismatchError) throw checksumError(mismatch, e.message);
-      throw new Error(`Glance image ${img.id} data is not a valid ${flat.format.kind} image: ${e.message}`);
+      throw new Error(`Glance image ${img.id} data is not a valid ${flat.format.kind} image: ${e.message}`, { cause: e });
     }
     src.abort();
     throw e;

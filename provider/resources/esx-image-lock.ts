@@ -40,7 +40,7 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
     if (await makeDirectory(ctx, dsPath(datastore, lockDir))) break;
     const st = await statFile(ctx, owner);
     const now = Date.now();
-    let stale = false;
+    let stale: boolean;
     if (!st) {
       missingSince ??= now;
       stale = now - missingSince > staleMs;
@@ -90,7 +90,10 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
 export function referenceId(urn: string | undefined, placement: Record<string, unknown>): string {
   if (!urn) return crypto.randomUUID();
   const keys = Object.keys(placement).sort();
-  const h = crypto.createHash("sha256").update(JSON.stringify([urn, keys.map((k) => [k, placement[k] ?? null])])).digest("hex");
+  const h = crypto
+    .createHash("sha256")
+    .update(JSON.stringify([urn, keys.map((k) => [k, placement[k] ?? null])]))
+    .digest("hex");
   return `urn-${h.slice(0, 32)}`;
 }
 

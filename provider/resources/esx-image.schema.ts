@@ -19,10 +19,28 @@ export function reservedGlanceProperty(k: string): boolean {
 /** The VM to capture: an EsxInstance's outputs (the sdk maps the resource to this object). */
 export const captureSource = z
   .object({
-    vmId: z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, "must be a VM managed object id such as vm-42").describe("Managed object id of the VM (EsxInstance vmId)."),
-    name: z.string().min(1).max(80).regex(SAFE_NAME, "must not contain control characters or special characters").optional().describe("VM name; when given, the VM with vmId must have it (a guard against a reused id)."),
-    vmxPath: z.string().max(1024).regex(NO_CONTROL, "must not contain control characters").nullish().describe("The VM's .vmx path (informational; a new VM means a new capture)."),
-    host: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be a host alias").nullish().describe("Alias of the host the VM is on (EsxInstance host); must match this resource's host when both are set."),
+    vmId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,80}$/, "must be a VM managed object id such as vm-42")
+      .describe("Managed object id of the VM (EsxInstance vmId)."),
+    name: z
+      .string()
+      .min(1)
+      .max(80)
+      .regex(SAFE_NAME, "must not contain control characters or special characters")
+      .optional()
+      .describe("VM name; when given, the VM with vmId must have it (a guard against a reused id)."),
+    vmxPath: z
+      .string()
+      .max(1024)
+      .regex(NO_CONTROL, "must not contain control characters")
+      .nullish()
+      .describe("The VM's .vmx path (informational; a new VM means a new capture)."),
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be a host alias")
+      .nullish()
+      .describe("Alias of the host the VM is on (EsxInstance host); must match this resource's host when both are set."),
   })
   .strict();
 
@@ -30,14 +48,18 @@ export const captureSource = z
 export const captureGlance = z
   .object({
     name: z.string().min(1).max(255).regex(NO_CONTROL, "must not contain control characters").describe("Name of the new Glance image."),
-    visibility: z.enum(GLANCE_VISIBILITIES).default("private").describe("Glance visibility of the new image: private | shared | community | public (public usually needs admin rights)."),
+    visibility: z
+      .enum(GLANCE_VISIBILITIES)
+      .default("private")
+      .describe("Glance visibility of the new image: private | shared | community | public (public usually needs admin rights)."),
     properties: z
       .record(
         z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}$/, "property names are letters, digits, _ . : - (at most 255)"),
         z.string().max(255, "property values are at most 255 characters").regex(NO_CONTROL, "must not contain control characters"),
       )
       .refine((m) => !Object.keys(m).some(reservedGlanceProperty), {
-        message: "must not set Glance's own attributes (id, name, status, visibility, disk_format, ..., os_glance_*) or vmware_disktype (always streamOptimized)",
+        message:
+          "must not set Glance's own attributes (id, name, status, visibility, disk_format, ..., os_glance_*) or vmware_disktype (always streamOptimized)",
       })
       .optional()
       .describe("Extra image properties (e.g. os_distro); vmware_adaptertype, vmware_ostype and hw_vif_model default to the VM's and may be overridden here."),
@@ -51,31 +73,41 @@ export const esxImageInputs = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a Glance image id (letters, digits, - and _)")
       .optional()
-      .describe("Glance v2 image id to place on the datastore; the image must be active. Exactly one of glanceImageId and captureFrom. Changing it replaces the image."),
+      .describe(
+        "Glance v2 image id to place on the datastore; the image must be active. Exactly one of glanceImageId and captureFrom. Changing it replaces the image.",
+      ),
     captureFrom: captureSource
       .optional()
       .describe(
         "Capture this VM (an EsxInstance) into a new Glance image instead: snapshot, copy of its disk chain into one disk, streamed to Glance as a streamOptimized VMDK; the snapshot and the copy are removed. Nothing stays on the datastore. Needs glance. Changing it replaces (recaptures) the image.",
       ),
-    glance: captureGlance.optional().describe("With captureFrom: name, visibility and properties of the Glance image to create. Changing it replaces (recaptures) the image."),
+    glance: captureGlance
+      .optional()
+      .describe("With captureFrom: name, visibility and properties of the Glance image to create. Changing it replaces (recaptures) the image."),
     datastore: z
       .string()
       .min(1)
       .max(80)
       .regex(SAFE_NAME, SAFE_NAME_MESSAGE)
       .optional()
-      .describe("Datastore the disk is put on (captureFrom: where the temporary copy is made); default: the host's accessible datastore with the most free space (captureFrom: the VM's datastore). Changing it replaces the image."),
+      .describe(
+        "Datastore the disk is put on (captureFrom: where the temporary copy is made); default: the host's accessible datastore with the most free space (captureFrom: the VM's datastore). Changing it replaces the image.",
+      ),
     folder: z
       .string()
       .max(128, "must be at most 128 characters")
       .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "must be a relative datastore folder (letters, digits, _ . -, separated by /)")
       .refine((s) => !s.split("/").some((p) => p === "." || p === ".."), "must not contain . or .. segments")
       .default("images")
-      .describe("Folder on the datastore; the disk lands in [datastore] <folder>/<glanceImageId>/ (captureFrom: the temporary copy is made in <folder>/.capture-<tag>/, tag: a hash of the URN). Changing it replaces the image."),
+      .describe(
+        "Folder on the datastore; the disk lands in [datastore] <folder>/<glanceImageId>/ (captureFrom: the temporary copy is made in <folder>/.capture-<tag>/, tag: a hash of the URN). Changing it replaces the image.",
+      ),
     diskType: z
       .enum(DISK_TYPES)
       .optional()
-      .describe("thin | thick | eagerZeroedThick; default from the image's vmware_disktype property, else thin. Not with captureFrom. Changing it replaces the image."),
+      .describe(
+        "thin | thick | eagerZeroedThick; default from the image's vmware_disktype property, else thin. Not with captureFrom. Changing it replaces the image.",
+      ),
     resourceUrn: z
       .string()
       .max(4096)
@@ -94,7 +126,10 @@ export const esxImageOutputs = z.object({
   datastore: z.string().describe("Datastore holding the base disk."),
   folder: z.string().describe("Folder on the datastore."),
   diskType: z.string().nullable().describe("thin | thick | eagerZeroedThick (null for a capture)."),
-  datastorePath: z.string().nullable().describe('The base disk: "[datastore] <folder>/<id>/<id>.vmdk" (null for a capture: it leaves no disk on the datastore).'),
+  datastorePath: z
+    .string()
+    .nullable()
+    .describe('The base disk: "[datastore] <folder>/<id>/<id>.vmdk" (null for a capture: it leaves no disk on the datastore).'),
   capacityBytes: z.number().describe("Virtual size of the disk in bytes."),
   sourceFormat: z.string().describe("Format the image has in Glance: raw, flat, monolithicSparse or streamOptimized (a capture writes streamOptimized)."),
   adapterType: z.string().describe("Disk controller for instances (vmware_adaptertype, default lsiLogic)."),

@@ -51,9 +51,7 @@ export function diff(_id: string, olds: Record<string, any>, news: Record<string
   // A capture's glanceImageId is an output (the image it made), not an input to compare.
   const capture = !!(olds.captureFrom || news.captureFrom);
   const fields = ESX_IMAGE_REPLACE.filter((f) => !(capture && f === "glanceImageId" && (news.glanceImageId === undefined || news.glanceImageId === null)));
-  const changed = changedFields(olds, news, fields, normalise).filter(
-    (f) => !(RESOLVED_DEFAULTS.has(f) && (news[f] === undefined || news[f] === null)),
-  );
+  const changed = changedFields(olds, news, fields, normalise).filter((f) => !(RESOLVED_DEFAULTS.has(f) && (news[f] === undefined || news[f] === null)));
   return { changes: changed.length > 0, replaces: changed, deleteBeforeReplace: false };
 }
 
@@ -103,7 +101,13 @@ async function readFinished(ctx: HostContext, ds: string, folder: string, id: st
   };
 }
 
-function outputs(inp: EsxImageInputs & { glanceImageId: string }, ds: string, info: ImportedImage, props: Record<string, string>, imported: boolean): EsxImageOutputs {
+function outputs(
+  inp: EsxImageInputs & { glanceImageId: string },
+  ds: string,
+  info: ImportedImage,
+  props: Record<string, string>,
+  imported: boolean,
+): EsxImageOutputs {
   const loc = imageLocation(inp.folder, inp.glanceImageId);
   return jsonClean({
     host: inp.host ?? null,
@@ -143,7 +147,13 @@ export async function create(news: Record<string, any>) {
     const ds = pickDatastore(ctx, inp.datastore).name;
     const loc = imageLocation(inp.folder, inp.glanceImageId);
     await makeDirectory(ctx, dsPath(ds, inp.folder), true);
-    const ref = referenceId(inp.resourceUrn, { host: inp.host, glanceImageId: inp.glanceImageId, datastore: inp.datastore, folder: inp.folder, diskType: inp.diskType });
+    const ref = referenceId(inp.resourceUrn, {
+      host: inp.host,
+      glanceImageId: inp.glanceImageId,
+      datastore: inp.datastore,
+      folder: inp.folder,
+      diskType: inp.diskType,
+    });
     const { info, imported } = await withDatastoreLock(
       ctx,
       ds,
@@ -152,7 +162,9 @@ export async function create(news: Record<string, any>) {
         const existing = await readFinished(ctx, ds, inp.folder, inp.glanceImageId);
         if (existing) {
           if (inp.diskType && existing.diskType !== inp.diskType) {
-            throw new Error(`the copy at ${dsPath(ds, loc.descriptor)} is ${existing.diskType}, not ${inp.diskType}: use diskType ${existing.diskType} or another folder`);
+            throw new Error(
+              `the copy at ${dsPath(ds, loc.descriptor)} is ${existing.diskType}, not ${inp.diskType}: use diskType ${existing.diskType} or another folder`,
+            );
           }
           if (await addRef(ctx, ds, loc.dir, ref)) log(`adopting the finished copy at ${dsPath(ds, loc.descriptor)}`);
           else log(`the finished copy at ${dsPath(ds, loc.descriptor)} already lists this resource (an interrupted create): using it`);
@@ -165,7 +177,9 @@ export async function create(news: Record<string, any>) {
           await addRef(ctx, ds, loc.dir, ref);
           return { info: done, imported: true };
         } catch (e) {
-          await deleteDatastoreFile(ctx, dsPath(ds, loc.dir)).catch((d) => log(`could not remove [${ds}] ${loc.dir} after the failure: ${(d as Error).message}`));
+          await deleteDatastoreFile(ctx, dsPath(ds, loc.dir)).catch((d) =>
+            log(`could not remove [${ds}] ${loc.dir} after the failure: ${(d as Error).message}`),
+          );
           throw e;
         }
       },

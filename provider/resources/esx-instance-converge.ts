@@ -46,9 +46,18 @@ export async function converge(ctx: HostContext, vm: VmState, inp: EsxInstanceIn
   const spec: Record<string, any> = {};
   const guestId = effectiveGuestId(inp);
   let needsOff = false;
-  if (vm.cpus !== inp.cpus) (spec.numCPUs = inp.cpus), (needsOff = true);
-  if (vm.memoryMb !== inp.memoryMb) (spec.memoryMB = inp.memoryMb), (needsOff = true);
-  if (vm.guestId !== guestId) (spec.guestId = guestId), (needsOff = true);
+  if (vm.cpus !== inp.cpus) {
+    spec.numCPUs = inp.cpus;
+    needsOff = true;
+  }
+  if (vm.memoryMb !== inp.memoryMb) {
+    spec.memoryMB = inp.memoryMb;
+    needsOff = true;
+  }
+  if (vm.guestId !== guestId) {
+    spec.guestId = guestId;
+    needsOff = true;
+  }
 
   const changes: any[] = [];
   const cur = vm.devices.nics;

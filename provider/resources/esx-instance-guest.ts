@@ -59,7 +59,13 @@ export function usedAddresses(vms: { ref: { value: string }; extraConfig: Record
  * addresses in its machine.id by MAC: a generated MAC and an allocated address are kept while still valid.
  * Allocation and reservation happen synchronously, so concurrent resolutions in this process never share an address.
  */
-export function resolveNics(inp: EsxInstanceInputs, vmName: string, used: Set<string>, current: HostNic[] = [], currentIps: Map<string, string> = new Map()): ResolvedNic[] {
+export function resolveNics(
+  inp: EsxInstanceInputs,
+  vmName: string,
+  used: Set<string>,
+  current: HostNic[] = [],
+  currentIps: Map<string, string> = new Map(),
+): ResolvedNic[] {
   const explicit = new Set(inp.networks.map((n) => n.mac?.toLowerCase()).filter(Boolean) as string[]);
   const taken = new Set<string>();
   const macs = inp.networks.map((n, i) => {
@@ -81,7 +87,8 @@ export function resolveNics(inp: EsxInstanceInputs, vmName: string, used: Set<st
       let ip: string | null = null;
       if (n.ip && n.ip !== "auto") ip = n.ip;
       else if (n.ip === "auto") {
-        if (!cidr || !net.allocationRange) throw new Error(`networks[${i}].ip: "auto" needs a network with cidr and allocationRange (port group ${net.portGroup})`);
+        if (!cidr || !net.allocationRange)
+          throw new Error(`networks[${i}].ip: "auto" needs a network with cidr and allocationRange (port group ${net.portGroup})`);
         const range = net.allocationRange;
         const inRange = (a: string) => contains(cidr, a) && ipNum(a) >= ipNum(range.start) && ipNum(a) <= ipNum(range.end);
         const kept = currentIps.get(macs[i]);
@@ -122,7 +129,12 @@ function ipNum(s: string): number {
 
 /** A host name for cloud-init's local-hostname from a VM name. */
 export function hostnameOf(vmName: string): string {
-  const h = vmName.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
+  const h = vmName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
   return h || "vm";
 }
 
@@ -131,14 +143,22 @@ export function guestConfig(vmName: string, nics: ResolvedNic[], userData: strin
   const statics = nics.filter((n) => n.ip && n.prefix !== null);
   const out: Record<string, string> = {};
   if (statics.length) {
-    out["machine.id"] = encodeMachineId(statics.map((n) => machineIdNicFromPrefix({ mac: n.mac, ip: n.ip!, prefix: n.prefix!, gateway: n.gateway ?? undefined, dns: n.dns })));
+    out["machine.id"] = encodeMachineId(
+      statics.map((n) => machineIdNicFromPrefix({ mac: n.mac, ip: n.ip!, prefix: n.prefix!, gateway: n.gateway ?? undefined, dns: n.dns })),
+    );
   }
   Object.assign(
     out,
     buildGuestinfo({
       instanceId: vmName,
       hostname: hostnameOf(vmName),
-      nics: nics.map((n) => ({ mac: n.mac, ip: n.ip ?? undefined, prefix: n.prefix ?? undefined, gateway: n.gateway ?? undefined, dns: n.dns.length ? n.dns : undefined })),
+      nics: nics.map((n) => ({
+        mac: n.mac,
+        ip: n.ip ?? undefined,
+        prefix: n.prefix ?? undefined,
+        gateway: n.gateway ?? undefined,
+        dns: n.dns.length ? n.dns : undefined,
+      })),
       userData,
     }),
   );

@@ -6,7 +6,7 @@ import { GUEST_ID, hostAlias, ipv4, SAFE_NAME, SAFE_NAME_MESSAGE } from "./commo
 /** VM names: no characters that break datastore paths ("[ds] name/name.vmx") or the VM configuration; not . or .. */
 export const VM_NAME = SAFE_NAME;
 /** Datastore paths of a base disk: "[ds] folder/file.vmdk", no control characters or quotes, no . or .. segments. */
-const DATASTORE_PATH = /^\[(?!\.{1,2}\])[^\x00-\x1f\x7f"'`\\/\[\]#;<>|]+\] (?!\/)[^\x00-\x1f\x7f"'`\\\[\]#;<>|]*\.vmdk$/;
+const DATASTORE_PATH = /^\[(?!\.{1,2}\])[^\x00-\x1f\x7f"'`\\/[\]#;<>|]+\] (?!\/)[^\x00-\x1f\x7f"'`\\[\]#;<>|]*\.vmdk$/;
 /** VMFS limits: 62 TiB disks, 24 TiB of memory. */
 const MAX_DISK_GB = 63488;
 const MAX_MEMORY_MB = 24 * 1024 * 1024;
@@ -34,16 +34,25 @@ export const instanceImage = z
     datastorePath: z
       .string()
       .max(512, "must be at most 512 characters")
-      .regex(DATASTORE_PATH, "must be a datastore path like \"[ds] images/x/x.vmdk\" (no control characters, quotes, # ; < > |)")
-      .refine((s) => !s.slice(s.indexOf("] ") + 2).split("/").some((p) => p === "." || p === ".." || p === ""), "must not contain empty, . or .. path segments")
+      .regex(DATASTORE_PATH, 'must be a datastore path like "[ds] images/x/x.vmdk" (no control characters, quotes, # ; < > |)')
+      .refine(
+        (s) =>
+          !s
+            .slice(s.indexOf("] ") + 2)
+            .split("/")
+            .some((p) => p === "." || p === ".." || p === ""),
+        "must not contain empty, . or .. path segments",
+      )
       .describe("Datastore path of the image's base disk descriptor."),
     datastore: z.string().min(1).max(80).regex(SAFE_NAME, SAFE_NAME_MESSAGE).describe("Datastore the base disk is on; the VM is created on it."),
     capacityBytes: z.number().int().positive().describe("Capacity of the base disk in bytes."),
     adapterType: adapterType.nullish().describe("Disk controller the image needs (lsilogic, buslogic, lsilogicsas, pvscsi, ide)."),
-    guestId: z.string().regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)").nullish().describe("vSphere guest OS identifier the image declares, e.g. ubuntu64Guest."),
-    nicType: z
-      .preprocess((v) => (v === "vmxnet" ? "vmxnet3" : v), nicType.nullish())
-      .describe("NIC model the image prefers (vmxnet is taken as vmxnet3)."),
+    guestId: z
+      .string()
+      .regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)")
+      .nullish()
+      .describe("vSphere guest OS identifier the image declares, e.g. ubuntu64Guest."),
+    nicType: z.preprocess((v) => (v === "vmxnet" ? "vmxnet3" : v), nicType.nullish()).describe("NIC model the image prefers (vmxnet is taken as vmxnet3)."),
     glanceImageId: z.string().nullish().describe("Glance image id the disk came from (informational)."),
   })
   .describe("The EsxImage to boot from (the sdk passes the EsxImage resource's outputs). Changing it replaces the VM.");
@@ -64,9 +73,13 @@ export const instanceNic = z
     ip: z
       .union([z.literal("auto"), ipv4])
       .optional()
-      .describe("Static IPv4 address in the network's cidr, \"auto\" (allocated from its allocationRange), or omitted for DHCP."),
+      .describe('Static IPv4 address in the network\'s cidr, "auto" (allocated from its allocationRange), or omitted for DHCP.'),
     nicType: nicType.optional().describe("NIC model; default: the image's nicType, else vmxnet3. Changing it replaces the NIC (new device, same MAC)."),
-    mac: z.string().regex(MAC, "must be six hex pairs separated by colons").optional().describe("Fixed MAC in VMware's static range 00:50:56:00:00:00-00:50:56:3f:ff:ff; default: generated from the VM name and NIC index."),
+    mac: z
+      .string()
+      .regex(MAC, "must be six hex pairs separated by colons")
+      .optional()
+      .describe("Fixed MAC in VMware's static range 00:50:56:00:00:00-00:50:56:3f:ff:ff; default: generated from the VM name and NIC index."),
   })
   .strict();
 
@@ -81,9 +94,17 @@ export const esxInstanceInputs = z
       .optional()
       .describe("VM name on the host; default: the resource name plus a random suffix. Changing it replaces the VM."),
     resourceName: z.string().optional().describe("Pulumi resource name (set by the sdk) used for the default VM name."),
-    resourceUrn: z.string().optional().describe("Pulumi URN (set by the sdk), written to the VM as a marker so an interrupted create is finished, not duplicated."),
+    resourceUrn: z
+      .string()
+      .optional()
+      .describe("Pulumi URN (set by the sdk), written to the VM as a marker so an interrupted create is finished, not duplicated."),
     image: instanceImage,
-    cpus: z.number().int("must be an integer").min(1, "must be at least 1").max(128, "must be at most 128").describe("Virtual CPUs. Updated in place (powered off, then back to powerState)."),
+    cpus: z
+      .number()
+      .int("must be an integer")
+      .min(1, "must be at least 1")
+      .max(128, "must be at most 128")
+      .describe("Virtual CPUs. Updated in place (powered off, then back to powerState)."),
     memoryMb: z
       .number()
       .int("must be an integer")
@@ -91,10 +112,26 @@ export const esxInstanceInputs = z
       .max(MAX_MEMORY_MB, `must be at most ${MAX_MEMORY_MB} (24 TiB)`)
       .refine((m) => m % 4 === 0, "must be a multiple of 4 MB")
       .describe("Memory in MB, a multiple of 4. Updated in place (powered off, then back to powerState)."),
-    diskGb: z.number().positive("must be positive").max(MAX_DISK_GB, `must be at most ${MAX_DISK_GB} (62 TiB, the VMFS limit)`).optional().describe("Root disk size in GiB; never below the image's capacity, never shrunk. Grown in place (full clones)."),
-    cloneMode: z.enum(["linked", "full"]).default("linked").describe("linked: a delta disk on the image's base disk; full: a copy of it. Changing it replaces the VM."),
-    networks: z.array(instanceNic).max(10, "at most 10 NICs").default([]).describe("NICs in order. Port group, address, NIC type and added/removed NICs update in place."),
-    guestId: z.string().regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)").optional().describe("vSphere guest OS identifier; default: the image's, else otherGuest64. Updated in place (powered off)."),
+    diskGb: z
+      .number()
+      .positive("must be positive")
+      .max(MAX_DISK_GB, `must be at most ${MAX_DISK_GB} (62 TiB, the VMFS limit)`)
+      .optional()
+      .describe("Root disk size in GiB; never below the image's capacity, never shrunk. Grown in place (full clones)."),
+    cloneMode: z
+      .enum(["linked", "full"])
+      .default("linked")
+      .describe("linked: a delta disk on the image's base disk; full: a copy of it. Changing it replaces the VM."),
+    networks: z
+      .array(instanceNic)
+      .max(10, "at most 10 NICs")
+      .default([])
+      .describe("NICs in order. Port group, address, NIC type and added/removed NICs update in place."),
+    guestId: z
+      .string()
+      .regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)")
+      .optional()
+      .describe("vSphere guest OS identifier; default: the image's, else otherGuest64. Updated in place (powered off)."),
     adapterType: adapterType.optional().describe("Disk controller; default: the image's, else lsilogic. Changing it replaces the VM."),
     powerState: z.enum(["on", "off", "suspended"]).default("on").describe("Requested power state. Updated in place."),
     userData: z.string().optional().describe("cloud-init user-data (guestinfo.userdata). cloud-init runs it once: changing it replaces the VM."),
@@ -104,7 +141,13 @@ export const esxInstanceInputs = z
       .strict()
       .optional()
       .describe("Wait after create until VMware Tools report an IPv4 address."),
-    shutdownTimeoutSeconds: z.number().int().min(0).max(3600).default(60).describe("Graceful guest shutdown time before a hard power-off (delete, CPU/memory changes)."),
+    shutdownTimeoutSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .describe("Graceful guest shutdown time before a hard power-off (delete, CPU/memory changes)."),
     adopt: z.boolean().default(false).describe("Take over an existing VM of that name (it is reconciled to these inputs and destroyed on delete)."),
   })
   .strict();
@@ -120,7 +163,7 @@ const nicOut = z.object({
   netmask: z.string().nullable().describe("Netmask."),
   gateway: z.string().nullable().describe("Gateway."),
   nicType: z.string().describe("NIC model."),
-  requestedIp: z.string().nullable().describe("The ip input (\"auto\", an address, or null for DHCP)."),
+  requestedIp: z.string().nullable().describe('The ip input ("auto", an address, or null for DHCP).'),
   requestedMac: z.string().nullable().describe("The mac input (null: generated)."),
   requestedNicType: z.string().nullable().describe("The nicType input (null: image default)."),
 });
@@ -145,7 +188,19 @@ export type EsxInstanceOutputs = z.infer<typeof esxInstanceOutputs>;
 
 /** Changing these replaces the VM (image: its datastorePath, datastore or capacity). */
 export const ESX_INSTANCE_REPLACE = ["host", "name", "image", "cloneMode", "userData", "adapterType"];
-export const ESX_INSTANCE_UPDATE = ["cpus", "memoryMb", "diskGb", "networks", "guestId", "powerState", "rebootTrigger", "resourceUrn", "waitForIp", "shutdownTimeoutSeconds", "adopt"];
+export const ESX_INSTANCE_UPDATE = [
+  "cpus",
+  "memoryMb",
+  "diskGb",
+  "networks",
+  "guestId",
+  "powerState",
+  "rebootTrigger",
+  "resourceUrn",
+  "waitForIp",
+  "shutdownTimeoutSeconds",
+  "adopt",
+];
 
 export const schemaSpec = {
   name: "EsxInstance",

@@ -19,13 +19,29 @@ import { describe } from "../dynamic/errors";
 import { host, HostHandle } from "../dynamic/runtime";
 import { HostContext } from "../esx/host";
 import { addNicSpec, controllerSpec, rootDiskSpec, AdapterType, HostNic } from "../esx/devices";
-import { copyDisk, createVm, deleteDatastorePath, deleteDisk, destroyVm, extendDisk, listVms, makeDirectory, powerOn, readVm, reconfigVm, stopVm, suspend, vmRef, VmState } from "../esx/vm";
+import {
+  copyDisk,
+  createVm,
+  deleteDatastorePath,
+  deleteDisk,
+  destroyVm,
+  extendDisk,
+  listVms,
+  makeDirectory,
+  powerOn,
+  readVm,
+  reconfigVm,
+  stopVm,
+  suspend,
+  vmRef,
+  VmState,
+} from "../esx/vm";
 import { checkCidr, normaliseCidr, validateInstanceAddress } from "../net/addressing";
 import { retrieveOne } from "../vim/property-collector";
 import { MoRef } from "../vim/xml";
 import { decodeMachineId } from "../guest/machine-id";
 import { confirmed } from "../vim/session";
-import { jsonClean, UNSAFE_CHARS } from "./common";
+import { UNSAFE_CHARS } from "./common";
 import { ESX_INSTANCE_REPLACE, EsxInstanceInputs, esxInstanceInputs, normaliseAdapter, STATIC_MAC, VM_NAME } from "./esx-instance.schema";
 import { converge, desiredDiskBytes, effectiveGuestId, GiB } from "./esx-instance-converge";
 import { effectiveNicType, guestConfig, MARKER_KEY, releaseAddresses, resolveNics, ResolvedNic, usedAddresses } from "./esx-instance-guest";
@@ -46,7 +62,10 @@ function extraChecks(v: EsxInstanceInputs): CheckFailure[] {
     const bytes = v.diskGb * GiB;
     if (bytes < cap) fail("diskGb", `${v.diskGb} GiB is smaller than the image (${(cap / GiB).toFixed(3)} GiB); disks never shrink`);
     else if (v.cloneMode === "linked" && Math.round(bytes) > cap)
-      fail("diskGb", `a linked clone's delta disk has the image's size (${(cap / GiB).toFixed(3)} GiB) and cannot grow: use cloneMode: "full" to get a larger disk`);
+      fail(
+        "diskGb",
+        `a linked clone's delta disk has the image's size (${(cap / GiB).toFixed(3)} GiB) and cannot grow: use cloneMode: "full" to get a larger disk`,
+      );
   }
   const macs = new Map<string, number>();
   const ips = new Map<string, number>();
@@ -59,11 +78,13 @@ function extraChecks(v: EsxInstanceInputs): CheckFailure[] {
     }
     const net = n.network;
     if (net.cidr) for (const issue of checkCidr(net.cidr, `networks[${i}].network.cidr`)) fail(issue.field, issue.message.replace(`${issue.field}: `, ""));
-    if (n.ip === "auto" && (!net.cidr || !net.allocationRange)) fail(`networks[${i}].ip`, `"auto" needs a network with cidr and allocationRange (${net.portGroup} has ${net.cidr ? "no allocationRange" : "no cidr"})`);
+    if (n.ip === "auto" && (!net.cidr || !net.allocationRange))
+      fail(`networks[${i}].ip`, `"auto" needs a network with cidr and allocationRange (${net.portGroup} has ${net.cidr ? "no allocationRange" : "no cidr"})`);
     if (n.ip && n.ip !== "auto") {
       if (!net.cidr) fail(`networks[${i}].ip`, `a static address needs a network with a cidr (${net.portGroup} has none)`);
       else {
-        for (const issue of validateInstanceAddress(n.ip, { cidr: net.cidr, gateway: net.gateway ?? undefined }, `networks[${i}].ip`)) f.push({ property: issue.field, reason: issue.message });
+        for (const issue of validateInstanceAddress(n.ip, { cidr: net.cidr, gateway: net.gateway ?? undefined }, `networks[${i}].ip`))
+          f.push({ property: issue.field, reason: issue.message });
         if (ips.has(n.ip)) fail(`networks[${i}].ip`, `${n.ip} is also the address of networks[${ips.get(n.ip)}]`);
         ips.set(n.ip, i);
       }
@@ -113,7 +134,12 @@ function networksChanged(olds: any[], news: any[], image: any): boolean {
   if (olds.length !== news.length) return true;
   return news.some((n, i) => {
     const o = olds[i];
-    const want = { network: normNetwork(n.network), ip: n.ip ?? null, nicType: n.nicType ?? image?.nicType ?? "vmxnet3", mac: n.mac ? String(n.mac).toLowerCase() : null };
+    const want = {
+      network: normNetwork(n.network),
+      ip: n.ip ?? null,
+      nicType: n.nicType ?? image?.nicType ?? "vmxnet3",
+      mac: n.mac ? String(n.mac).toLowerCase() : null,
+    };
     const oldIp = o.requestedIp === "auto" && o.ip ? "auto" : (o.ip ?? null);
     const have = { network: { ...normNetwork(o.network), portGroup: o.portGroup }, ip: oldIp, nicType: o.nicType, mac: n.mac ? o.mac : null };
     return JSON.stringify(want) !== JSON.stringify(have);
@@ -229,7 +255,13 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
     const ctl = controllerSpec(adapter);
     const deviceChange = [
       ...(ctl.change ? [ctl.change] : []),
-      rootDiskSpec({ controllerKey: ctl.controllerKey, fileName: diskPath, capacityBytes: capacity, parentFileName: full ? undefined : inp.image.datastorePath, existing: full }),
+      rootDiskSpec({
+        controllerKey: ctl.controllerKey,
+        fileName: diskPath,
+        capacityBytes: capacity,
+        parentFileName: full ? undefined : inp.image.datastorePath,
+        existing: full,
+      }),
       ...nics.map((n, i) => addNicSpec(i, n)),
     ];
     const extra = guestConfig(name, nics, inp.userData, inp.resourceUrn);
@@ -259,7 +291,10 @@ async function createNew(ctx: HostContext, inp: EsxInstanceInputs, name: string,
       try {
         ref = await confirmed(() => createVm(ctx, config), made);
       } catch (e2) {
-        if (e2 instanceof VimFault && e2.is("FileNotFound")) throw new Error(`image.datastorePath: the base disk ${inp.image.datastorePath} was not found on the host (${e2.hostMessage || e2.faultName})`);
+        if (e2 instanceof VimFault && e2.is("FileNotFound"))
+          throw new Error(`image.datastorePath: the base disk ${inp.image.datastorePath} was not found on the host (${e2.hostMessage || e2.faultName})`, {
+            cause: e2,
+          });
         throw e2;
       }
     }
@@ -312,7 +347,9 @@ export async function create(news: Record<string, any>) {
       const marker = existing.extraConfig[MARKER_KEY];
       const ours = !!inp.resourceUrn && marker === inp.resourceUrn;
       if (!ours && !inp.adopt) {
-        throw new Error(`a VM named ${name} already exists on the host (${existing.ref.value}${marker ? `, made for ${marker}` : ", not made by this provider"}): set adopt: true to take it over`);
+        throw new Error(
+          `a VM named ${name} already exists on the host (${existing.ref.value}${marker ? `, made for ${marker}` : ", not made by this provider"}): set adopt: true to take it over`,
+        );
       }
       const vm = await readVm(ctx, existing.ref);
       if (!vm) throw new Error(`VM ${name} (${existing.ref.value}) disappeared while being taken over`);
@@ -325,7 +362,11 @@ export async function create(news: Record<string, any>) {
         if (!(e instanceof NameTaken)) throw e;
         const again = (await listVms(ctx)).find((v) => v.name === name);
         const vm = again && inp.resourceUrn && again.extraConfig[MARKER_KEY] === inp.resourceUrn ? await readVm(ctx, again.ref) : undefined;
-        if (!vm) throw new Error(`a VM named ${name} appeared on the host while this one was being created (${e.fault.faultName}): set adopt: true to take it over, or choose another name`);
+        if (!vm)
+          throw new Error(
+            `a VM named ${name} appeared on the host while this one was being created (${e.fault.faultName}): set adopt: true to take it over, or choose another name`,
+            { cause: e },
+          );
         result = await converge(ctx, vm, inp, { used: usedAddresses(await listVms(ctx), vm.ref.value) });
       }
     }
@@ -414,7 +455,18 @@ export async function remove(id: string, props: Record<string, any>) {
     // Destroy_Task has no disk chain to delete; the delta files go with the VM's folder.
     const linked = vm.devices.disks.filter((d) => d.parentFileName);
     if (linked.length) {
-      const detach = { deviceChange: linked.map((d) => ({ operation: "remove", device: { _type: "VirtualDisk", key: d.key, controllerKey: Number(d.raw.controllerKey), unitNumber: Number(d.raw.unitNumber), capacityInKB: Math.ceil(d.capacityBytes / 1024) } })) };
+      const detach = {
+        deviceChange: linked.map((d) => ({
+          operation: "remove",
+          device: {
+            _type: "VirtualDisk",
+            key: d.key,
+            controllerKey: Number(d.raw.controllerKey),
+            unitNumber: Number(d.raw.unitNumber),
+            capacityInKB: Math.ceil(d.capacityBytes / 1024),
+          },
+        })),
+      };
       await confirmed(
         () => reconfigVm(ctx, vm.ref, detach).then(() => true),
         async () => ((await readVm(ctx, vm.ref))?.devices.disks.some((d) => d.parentFileName) === false ? true : undefined),

@@ -25,17 +25,21 @@ export const guestNetworkInputs = z
       .regex(SAFE_NAME, SAFE_NAME_MESSAGE)
       .default("vSwitch0")
       .describe("Standard vSwitch the port group is on. Changing it replaces the port group."),
-    vlanId: z.number().int("must be an integer").min(0, "must be 0-4095").max(4095, "must be 0-4095").default(0)
+    vlanId: z
+      .number()
+      .int("must be an integer")
+      .min(0, "must be 0-4095")
+      .max(4095, "must be 0-4095")
+      .default(0)
       .describe("VLAN id: 0 untagged, 1-4094 a VLAN, 4095 trunk (all VLANs). Updated in place."),
     cidr: cidrString.optional().describe("IPv4 subnet the guests are addressed from, e.g. 10.10.10.0/24. Omit for DHCP networks."),
     gateway: ipv4.optional().describe("Default gateway given to guests; inside cidr."),
     dnsServers: z.array(ipv4).max(3, "at most 3 DNS servers").default([]).describe("DNS servers given to guests."),
-    allocationRange: z
-      .object({ start: ipv4, end: ipv4 })
-      .strict()
-      .optional()
-      .describe("Addresses handed out to instances that ask for ip: auto; inside cidr."),
-    adopt: z.boolean().default(false).describe("Take over an existing port group of that name instead of failing; adopted port groups are left in place on delete."),
+    allocationRange: z.object({ start: ipv4, end: ipv4 }).strict().optional().describe("Addresses handed out to instances that ask for ip: auto; inside cidr."),
+    adopt: z
+      .boolean()
+      .default(false)
+      .describe("Take over an existing port group of that name instead of failing; adopted port groups are left in place on delete."),
   })
   .strict();
 

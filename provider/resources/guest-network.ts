@@ -108,12 +108,14 @@ export async function create(news: Record<string, any>) {
     } catch (e) {
       if (e instanceof VimFault && e.is("AlreadyExists", "DuplicateName")) {
         if (inp.adopt) return { id: inp.portGroup, outs: await adoptExisting(ctx, inp) };
-        throw new Error(`port group ${inp.portGroup} already exists on the host: set adopt: true to take it over (it is then left in place on delete)`);
+        throw new Error(`port group ${inp.portGroup} already exists on the host: set adopt: true to take it over (it is then left in place on delete)`, {
+          cause: e,
+        });
       }
       if (e instanceof VimFault && e.is("NotFound")) {
         const info = await readNetworkInfo(ctx);
         if (!info.vswitches.includes(inp.vswitch)) {
-          throw new Error(`vSwitch ${inp.vswitch} does not exist on the host; it has: ${info.vswitches.join(", ") || "none"}`);
+          throw new Error(`vSwitch ${inp.vswitch} does not exist on the host; it has: ${info.vswitches.join(", ") || "none"}`, { cause: e });
         }
       }
       throw e;
@@ -148,7 +150,8 @@ export async function update(id: string, olds: Record<string, any>, news: Record
     if (olds.vlanId !== inp.vlanId || olds.vswitch !== inp.vswitch) {
       await confirmed(
         () => updatePortGroup(ctx, id, inp.vswitch, inp.vlanId).then(() => true),
-        async () => ((await readNetworkInfo(ctx)).portGroups.some((p) => p.name === id && p.vswitch === inp.vswitch && p.vlanId === inp.vlanId) ? true : undefined),
+        async () =>
+          (await readNetworkInfo(ctx)).portGroups.some((p) => p.name === id && p.vswitch === inp.vswitch && p.vlanId === inp.vlanId) ? true : undefined,
       );
     }
     return { outs: outputs(inp, olds.networkId ?? null, inp.vlanId, inp.vswitch, olds.created !== false) };
@@ -177,7 +180,7 @@ export async function remove(id: string, props: Record<string, any>) {
       if (e instanceof VimFault && e.is("ResourceInUse")) {
         const again = await findNetwork(ctx, id);
         const names = again ? await vmNames(ctx, again.vms) : [];
-        throw new Error(`port group ${id} is still used by VM(s) ${names.join(", ") || "(unknown)"}: nothing was removed`);
+        throw new Error(`port group ${id} is still used by VM(s) ${names.join(", ") || "(unknown)"}: nothing was removed`, { cause: e });
       }
       throw e;
     }

@@ -15,12 +15,24 @@ const CONFIG = {
   password: { type: "string", description: "Password of that user. Set it as a secret.", secret: true },
   thumbprint: { type: "string", description: "SHA-256 or SHA-1 thumbprint of the host's certificate (hex, colons optional) to pin a self-signed certificate." },
   insecure: { type: "boolean", description: "Skip certificate verification (explicit opt-out; a warning is logged).", default: false },
-  hosts: { type: "string", description: "JSON object alias -> {host, username, password, thumbprint, insecure} for programs that manage several hosts; resources pick one with their host input." },
+  hosts: {
+    type: "string",
+    description:
+      "JSON object alias -> {host, username, password, thumbprint, insecure} for programs that manage several hosts; resources pick one with their host input.",
+  },
   glanceUrl: { type: "string", description: "Base URL of the OpenStack Glance image service (Images API v2)." },
   glanceToken: { type: "string", description: "Keystone token for Glance (X-Auth-Token). Set it as a secret.", secret: true },
-  maxConcurrentOperations: { type: "integer", description: "Concurrent operations (create, update, delete) per host and provider process; the others wait their turn. Lower it for a small host.", default: 64 },
+  maxConcurrentOperations: {
+    type: "integer",
+    description: "Concurrent operations (create, update, delete) per host and provider process; the others wait their turn. Lower it for a small host.",
+    default: 64,
+  },
   glanceTimeoutMs: { type: "integer", description: "Connect/idle timeout of Glance requests and image data transfers, in milliseconds.", default: 30000 },
-  keystoneUrl: { type: "string", description: "Keystone v3 identity endpoint (e.g. http://keystone:5000/v3) that issues tokens for Glance. Without glanceUrl, Glance is the public image endpoint of the token's service catalog. Overrides glanceToken." },
+  keystoneUrl: {
+    type: "string",
+    description:
+      "Keystone v3 identity endpoint (e.g. http://keystone:5000/v3) that issues tokens for Glance. Without glanceUrl, Glance is the public image endpoint of the token's service catalog. Overrides glanceToken.",
+  },
   keystoneUsername: { type: "string", description: "Keystone user for password authentication." },
   keystonePassword: { type: "string", description: "Password of the Keystone user. Set it as a secret.", secret: true },
   keystoneUserDomain: { type: "string", description: "Domain (name) of the Keystone user.", default: "Default" },
@@ -39,7 +51,7 @@ function property(js: Json, resource: string, path: string[], types: Json): Json
   const out: Json = {};
   if (js.description) out.description = js.description;
   if (js.default !== undefined) out.default = js.default;
-  const t = js.anyOf ? js.anyOf.find((x: Json) => x.type !== "null") ?? js.anyOf[0] : js;
+  const t = js.anyOf ? (js.anyOf.find((x: Json) => x.type !== "null") ?? js.anyOf[0]) : js;
   if (t.type === "array") {
     out.type = "array";
     out.items = property(t.items ?? {}, resource, path, types);

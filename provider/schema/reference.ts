@@ -9,7 +9,11 @@ function typeOf(p: Json): string {
 
 function table(props: Json, required: string[], showReplace: boolean): string {
   const rows = Object.entries<Json>(props).map(([k, p]) => {
-    const flags = [required.includes(k) ? "required" : "", p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "", showReplace ? (p.replaceOnChanges ? "replaces" : "updates in place") : ""]
+    const flags = [
+      required.includes(k) ? "required" : "",
+      p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "",
+      showReplace ? (p.replaceOnChanges ? "replaces" : "updates in place") : "",
+    ]
       .filter(Boolean)
       .join(", ");
     return `| \`${k}\` | ${typeOf(p)} | ${flags} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`;
@@ -22,7 +26,20 @@ export function renderReference(schema: Json): string {
   out.push(table(schema.config.variables, [], false), "");
   for (const [token, r] of Object.entries<Json>(schema.resources)) {
     const name = token.split(":").pop();
-    out.push(`## ${name}`, "", r.description, "", "### Inputs", "", table(r.inputProperties, r.requiredInputs, true), "", "### Outputs", "", table(r.properties, r.required, false), "");
+    out.push(
+      `## ${name}`,
+      "",
+      r.description,
+      "",
+      "### Inputs",
+      "",
+      table(r.inputProperties, r.requiredInputs, true),
+      "",
+      "### Outputs",
+      "",
+      table(r.properties, r.required, false),
+      "",
+    );
   }
   for (const [token, t] of Object.entries<Json>(schema.types)) {
     out.push(`### type ${token.split(":").pop()}`, "", table(t.properties, t.required ?? [], false), "");

@@ -16,8 +16,7 @@ export function resourceSpecs(): ResourceSpec[] {
   const specs: ResourceSpec[] = [
     {
       name: "GuestNetwork",
-      description:
-        "A port group with its VLAN on a standard vSwitch of a standalone ESX host, plus the IPv4 subnet its guests are addressed from.",
+      description: "A port group with its VLAN on a standard vSwitch of a standalone ESX host, plus the IPv4 subnet its guests are addressed from.",
       inputs: guestNetworkInputs,
       outputs: guestNetworkOutputs,
       replaceOnChanges: GUEST_NETWORK_REPLACE,

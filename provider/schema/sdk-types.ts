@@ -81,13 +81,24 @@ class Renderer {
     return iname;
   }
 
-  fields(js: Json, name: string, indent: string, hidden: string[], declare?: (k: string, t: string, optional: boolean) => string, owner = "", secrets: string[] = []): string {
+  fields(
+    js: Json,
+    name: string,
+    indent: string,
+    hidden: string[],
+    declare?: (k: string, t: string, optional: boolean) => string,
+    owner = "",
+    secrets: string[] = [],
+  ): string {
     const required = new Set<string>(js.required ?? []);
     let out = "";
     for (const [k, p] of Object.entries<Json>(js.properties ?? {})) {
       if (hidden.includes(k)) continue;
       const t = this.type(p, `${name}${cap(k)}`);
-      const extra = [...(p.default !== undefined && this.input ? [`Default: ${JSON.stringify(p.default)}.`] : []), ...(secrets.includes(k) ? [SECRET_NOTE] : [])];
+      const extra = [
+        ...(p.default !== undefined && this.input ? [`Default: ${JSON.stringify(p.default)}.`] : []),
+        ...(secrets.includes(k) ? [SECRET_NOTE] : []),
+      ];
       out += doc(p.description, indent, extra);
       const widen = WIDEN[owner]?.[k];
       const ft = this.input ? `${widen ? `${widen} | ` : ""}pulumi.Input<${t}>` : t;

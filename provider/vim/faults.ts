@@ -22,14 +22,23 @@ export class VimFault extends Error {
 
 /** The host could not be reached or the connection broke: nothing is known about what the host did. */
 export class VimTransportError extends Error {
-  constructor(readonly host: string, readonly operation: string, readonly causeMessage: string, readonly code?: string) {
+  constructor(
+    readonly host: string,
+    readonly operation: string,
+    readonly causeMessage: string,
+    readonly code?: string,
+  ) {
     super(`${operation} on ${host}: transport error: ${causeMessage}`);
     this.name = "VimTransportError";
   }
 }
 
 export class VimAuthError extends Error {
-  constructor(readonly host: string, readonly username: string, hostMessage: string) {
+  constructor(
+    readonly host: string,
+    readonly username: string,
+    hostMessage: string,
+  ) {
     super(
       `authentication failed for user "${username}" on ESX host ${host}: ${hostMessage || "InvalidLogin"}. ` +
         `Check esx:username and esx:password; the provider does not retry, so that the host does not lock the account.`,
@@ -39,7 +48,12 @@ export class VimAuthError extends Error {
 }
 
 export class VimTlsError extends Error {
-  constructor(readonly host: string, message: string, readonly seenSha256?: string, readonly seenSha1?: string) {
+  constructor(
+    readonly host: string,
+    message: string,
+    readonly seenSha256?: string,
+    readonly seenSha1?: string,
+  ) {
     super(message);
     this.name = "VimTlsError";
   }
@@ -57,7 +71,10 @@ export function licenseHint(f: VimFault): string | undefined {
 }
 
 export class VimLicenseError extends Error {
-  constructor(readonly fault: VimFault, message: string) {
+  constructor(
+    readonly fault: VimFault,
+    message: string,
+  ) {
     super(message);
     this.name = "VimLicenseError";
   }

@@ -35,8 +35,12 @@ export class VimSchema {
   readonly soapAction: string;
 
   constructor(wsdlText: string) {
-    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", removeNSPrefix: true, isArray: (n) =>
-      ["complexType", "element", "operation", "message"].includes(n) }).parse(wsdlText);
+    const doc = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: "@",
+      removeNSPrefix: true,
+      isArray: (n) => ["complexType", "element", "operation", "message"].includes(n),
+    }).parse(wsdlText);
     const schema = doc.definitions.types.schema;
     for (const ct of schema.complexType ?? []) this.addType(ct);
     for (const el of schema.element ?? []) {
@@ -57,7 +61,7 @@ export class VimSchema {
     }
     const ext = ct.complexContent?.extension;
     const seq = ext ? ext.sequence : ct.sequence;
-    const elems: any[] = seq && typeof seq === "object" ? seq.element ?? [] : [];
+    const elems: any[] = seq && typeof seq === "object" ? (seq.element ?? []) : [];
     this.types.set(name, {
       name,
       base: ext ? stripPrefix(ext["@base"]) : undefined,

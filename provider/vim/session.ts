@@ -19,9 +19,7 @@ import { createAgent, createPlainAgent } from "./tls";
 import { decodeValue, MoRef, parseEnvelope, serializeRequest, xsiTypeOf } from "./xml";
 
 /** Calls that only read: safe to repeat after a transport error. */
-const READ_ONLY = new Set([
-  "RetrieveServiceContent", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "WaitForUpdatesEx", "SessionIsActive",
-]);
+const READ_ONLY = new Set(["RetrieveServiceContent", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "WaitForUpdatesEx", "SessionIsActive"]);
 
 export interface CallOptions {
   timeoutMs?: number;
@@ -69,7 +67,10 @@ export class VimSession {
   private closed = false;
   private logins = 0;
 
-  private constructor(readonly conn: HostConnection, ep: Endpoint) {
+  private constructor(
+    readonly conn: HostConnection,
+    ep: Endpoint,
+  ) {
     this.endpoint = ep;
     this.agent = ep.secure
       ? createAgent(ep.display, { thumbprint: conn.thumbprint, insecure: conn.insecure, connectTimeoutMs: conn.connectTimeoutMs, maxSockets: conn.maxSockets })
@@ -231,10 +232,16 @@ export class VimSession {
     return new Promise<string>((resolve, reject) => {
       const fn = (client as any)[op];
       if (typeof fn !== "function") return reject(new Error(`operation ${op} missing from the WSDL client`));
-      fn.call(client, { _xml: body }, (err: any, _result: unknown, raw: string) => {
-        if (!err) return resolve(raw);
-        reject(this.toError(op, err));
-      }, options, headers);
+      fn.call(
+        client,
+        { _xml: body },
+        (err: any, _result: unknown, raw: string) => {
+          if (!err) return resolve(raw);
+          reject(this.toError(op, err));
+        },
+        options,
+        headers,
+      );
     });
   }
 

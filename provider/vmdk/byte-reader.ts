@@ -32,7 +32,12 @@ export class ByteReader {
         this.eof = true;
         break;
       }
-      const c = typeof r.value === "string" ? Buffer.from(r.value) : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+      const c =
+        typeof r.value === "string"
+          ? Buffer.from(r.value)
+          : Buffer.isBuffer(r.value)
+            ? r.value
+            : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
       if (c.length === 0) continue;
       this.buf = this.buf.length === 0 ? c : Buffer.concat([this.buf, c]);
       return true;
@@ -57,7 +62,7 @@ export class ByteReader {
     if (this.buf.length >= n) return this.take(n);
     const start = this.position;
     const out = Buffer.allocUnsafe(n);
-    for (let filled = 0; filled < n; ) {
+    for (let filled = 0; filled < n;) {
       if (this.buf.length === 0 && !(await this.more())) throw this.truncated(start, n, what);
       const k = Math.min(n - filled, this.buf.length);
       this.take(k).copy(out, filled);

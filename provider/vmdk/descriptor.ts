@@ -83,8 +83,10 @@ export function descriptorAdapterType(adapterType: string): DescriptorAdapterTyp
 export function diskGeometry(sectors: number, adapter: DescriptorAdapterType): { cylinders: number; heads: number; sectors: number } {
   let heads: number, spt: number, maxCyl: number;
   if (adapter === "ide") [heads, spt, maxCyl] = [16, 63, 16383];
-  else if (sectors < 2 * 1024 * 1024) [heads, spt, maxCyl] = [64, 32, 65535]; // < 1 GiB
-  else if (sectors < 4 * 1024 * 1024) [heads, spt, maxCyl] = [128, 32, 65535]; // < 2 GiB
+  else if (sectors < 2 * 1024 * 1024)
+    [heads, spt, maxCyl] = [64, 32, 65535]; // < 1 GiB
+  else if (sectors < 4 * 1024 * 1024)
+    [heads, spt, maxCyl] = [128, 32, 65535]; // < 2 GiB
   else [heads, spt, maxCyl] = [255, 63, 65535];
   return { cylinders: Math.max(1, Math.min(maxCyl, Math.floor(sectors / (heads * spt)))), heads, sectors: spt };
 }

@@ -4,15 +4,7 @@
  * saying how to convert them.
  */
 import { parseDescriptor, type ParsedDescriptor } from "./descriptor";
-import {
-  FLAG_COMPRESSED,
-  FLAG_MARKERS,
-  SECTOR,
-  capacityBytes,
-  hasSparseMagic,
-  parseSparseHeader,
-  type SparseHeader,
-} from "./sparse-header";
+import { FLAG_COMPRESSED, FLAG_MARKERS, SECTOR, capacityBytes, hasSparseMagic, parseSparseHeader, type SparseHeader } from "./sparse-header";
 
 /** How many leading bytes `detectFormat` wants (an ISO 9660 volume descriptor sits at 32 KiB). */
 export const DETECT_HEAD_BYTES = 64 * 1024;
@@ -27,11 +19,7 @@ export interface SparseFormat {
   adapterType?: string;
 }
 
-export type DetectedFormat =
-  | { kind: "raw" }
-  | { kind: "flat" }
-  | SparseFormat
-  | { kind: "unsupported"; format: string; message: string };
+export type DetectedFormat = { kind: "raw" } | { kind: "flat" } | SparseFormat | { kind: "unsupported"; format: string; message: string };
 
 type Content = "qcow2" | "qed" | "vhd" | "vhdx" | "vdi" | "luks" | "iso" | "vmdkSparse" | "vmdkCowd" | "vmdkDescriptor";
 
@@ -47,8 +35,7 @@ const ADVICE: Record<Content, string> = {
   luks: "LUKS-encrypted images are not supported: decrypt them first (`qemu-img convert --object secret,... -O vmdk -o subformat=streamOptimized`) and upload with disk_format=vmdk",
   iso: "ISO images are CD/DVD media, not disks, and cannot be imported as a VMDK: upload the ISO to a datastore and attach it as a CD-ROM",
   vmdkSparse: "sparse VMDK",
-  vmdkCowd:
-    "vmfsSparse (COWD) VMDKs are ESX delta disks and are not supported: consolidate the disk chain and upload a flat or streamOptimized VMDK",
+  vmdkCowd: "vmfsSparse (COWD) VMDKs are ESX delta disks and are not supported: consolidate the disk chain and upload a flat or streamOptimized VMDK",
   vmdkDescriptor:
     "this VMDK is only a descriptor file: a descriptor without its extent cannot be imported; upload the extent (the -flat.vmdk file) with disk_format=vmdk, or make a single-file image with `qemu-img convert -O vmdk -o subformat=streamOptimized disk.vmdk out.vmdk`",
 };
@@ -58,7 +45,10 @@ function startsWith(head: Buffer, at: number, bytes: string): boolean {
 }
 
 function looksLikeDescriptor(head: Buffer): boolean {
-  const text = head.subarray(0, 4096).toString("latin1").replace(/^\uFEFF|^\xEF\xBB\xBF/, "");
+  const text = head
+    .subarray(0, 4096)
+    .toString("latin1")
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, "");
   if (/^\s*# Disk DescriptorFile/.test(text)) return true;
   // A descriptor without the leading comment: all text, with a createType line.
   return !/[\x00-\x08\x0e-\x1f]/.test(text.replace(/\x00+$/, "")) && /^\s*createType\s*=/m.test(text);

@@ -12,15 +12,7 @@ import * as zlib from "node:zlib";
 import { ByteReader, type ByteSource } from "./byte-reader";
 import { descriptorAdapterType, diskGeometry, randomCid } from "./descriptor";
 import { ImageFormatError } from "./errors";
-import {
-  COMPRESSION_DEFLATE,
-  FLAG_COMPRESSED,
-  FLAG_MARKERS,
-  FLAG_NEWLINE_TEST,
-  SECTOR,
-  encodeSparseHeader,
-  type SparseHeader,
-} from "./sparse-header";
+import { COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, SECTOR, encodeSparseHeader, type SparseHeader } from "./sparse-header";
 import { MARKER_FOOTER, MARKER_GD, MARKER_GT } from "./stream-optimized-to-flat";
 import { ZERO_CHUNK_BYTES, zeroRun } from "./zeros";
 

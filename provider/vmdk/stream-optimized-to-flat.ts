@@ -33,7 +33,8 @@ export function inflateGrain(data: Buffer, gBytes: number, lba: number): Buffer 
     return isZlib(data) ? zlib.inflateSync(data, opts) : zlib.inflateRawSync(data, opts);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === "ERR_BUFFER_TOO_LARGE") throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} inflates to more than the grain size (${gBytes} bytes)`);
+    if (code === "ERR_BUFFER_TOO_LARGE")
+      throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} inflates to more than the grain size (${gBytes} bytes)`);
     throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} has corrupt compressed data (${(e as Error).message})`);
   }
 }
@@ -73,7 +74,8 @@ export async function* streamOptimizedToFlat(source: ByteSource | ByteReader, op
       const lba = value;
       const lbaBytes = lba * SECTOR;
       if (size > maxCompressed) throw new ImageFormatError(`streamOptimized VMDK: grain marker at offset ${at} has an impossible size ${size}`);
-      if (lbaBytes >= cap) throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} (offset ${at}) lies beyond the capacity of ${cap / SECTOR} sectors`);
+      if (lbaBytes >= cap)
+        throw new ImageFormatError(`streamOptimized VMDK: grain at LBA ${lba} (offset ${at}) lies beyond the capacity of ${cap / SECTOR} sectors`);
       if (lba % h.grainSectors !== 0) throw new ImageFormatError(`streamOptimized VMDK: grain LBA ${lba} (offset ${at}) is not a multiple of the grain size`);
       if (lbaBytes < emitted) {
         throw new ImageFormatError(

@@ -34,10 +34,18 @@ export async function startEngineServer(onLog: (l: EngineLog) => void): Promise<
       onLog({ source: "engine", severity: SEVERITIES[r.getSeverity()] ?? "info", message: r.getMessage(), urn: r.getUrn() });
       cb(null, new emptyproto.Empty());
     },
-    getRootResource(_call: any, cb: any) { cb(null, new engproto.GetRootResourceResponse()); },
-    setRootResource(_call: any, cb: any) { cb(null, new engproto.SetRootResourceResponse()); },
-    startDebugging(_call: any, cb: any) { cb({ code: grpc.status.UNIMPLEMENTED, details: "no debugging in the harness" }); },
-    requirePulumiVersion(_call: any, cb: any) { cb(null, new engproto.RequirePulumiVersionResponse()); },
+    getRootResource(_call: any, cb: any) {
+      cb(null, new engproto.GetRootResourceResponse());
+    },
+    setRootResource(_call: any, cb: any) {
+      cb(null, new engproto.SetRootResourceResponse());
+    },
+    startDebugging(_call: any, cb: any) {
+      cb({ code: grpc.status.UNIMPLEMENTED, details: "no debugging in the harness" });
+    },
+    requirePulumiVersion(_call: any, cb: any) {
+      cb(null, new engproto.RequirePulumiVersionResponse());
+    },
   };
   server.addService(engrpc.EngineService, impl);
   const port = await new Promise<number>((resolve, reject) =>

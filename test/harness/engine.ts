@@ -26,8 +26,9 @@ import { fromStruct, Props, PROVIDER_KEY, PULUMI_DIR, structproto, UNKNOWN } fro
 import { PluginClient, PluginError } from "./plugin";
 import { deletionOrder, loadState, markSecrets, plainProps, saveState, State, StateEntry } from "./state";
 
-const settings: { setMockOptions(m: any, project?: string, stack?: string, preview?: boolean): void; waitForRPCs(): Promise<void> } =
-  require(path.join(PULUMI_DIR, "runtime/settings"));
+const settings: { setMockOptions(m: any, project?: string, stack?: string, preview?: boolean): void; waitForRPCs(): Promise<void> } = require(
+  path.join(PULUMI_DIR, "runtime/settings"),
+);
 const runtimeState: { getStore(): any } = require(path.join(PULUMI_DIR, "runtime/state"));
 const { MockMonitor }: { MockMonitor: new (mocks: pulumi.runtime.Mocks) => any } = require(path.join(PULUMI_DIR, "runtime/mocks"));
 const resproto = require(path.join(PULUMI_DIR, "proto/resource_pb"));
@@ -61,7 +62,11 @@ export interface UpResult {
 }
 
 export class EngineError extends Error {
-  constructor(message: string, readonly steps: Step[], readonly errors: Error[]) {
+  constructor(
+    message: string,
+    readonly steps: Step[],
+    readonly errors: Error[],
+  ) {
     super(message);
     this.name = "EngineError";
   }
@@ -86,7 +91,15 @@ function urnOf(stack: string, project: string, parent: string, type: string, nam
 
 function sameJSON(a: unknown, b: unknown): boolean {
   const norm = (v: any): any =>
-    Array.isArray(v) ? v.map(norm) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm(v[k])])) : v;
+    Array.isArray(v)
+      ? v.map(norm)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, norm(v[k])]),
+          )
+        : v;
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
@@ -235,10 +248,15 @@ class Deployment {
 
   /** A mock monitor whose registrations are engine steps. */
   monitor(): any {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the monitor callbacks are not methods of this class
     const dep = this;
     const mon = new MockMonitor({
-      newResource: () => { throw new Error("unused"); },
-      call: () => { throw new Error("the harness engine does not support invokes"); },
+      newResource: () => {
+        throw new Error("unused");
+      },
+      call: () => {
+        throw new Error("the harness engine does not support invokes");
+      },
     });
     mon.registerResource = async (req: any, cb: (err: any, res?: any) => void) => {
       if (!dep.begin()) return; // deployment halted: never answered

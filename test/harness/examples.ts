@@ -79,7 +79,13 @@ export function simStack(p: ProjectInfo, stack: string, env: TestEnv): SimStack 
     const many: Record<string, any> = {};
     for (const [a, h] of Object.entries<any>(values["esx:hosts"] as object)) {
       const sim = hosts[a];
-      many[a] = { ...h, host: sim.host, thumbprint: sim.thumbprintSha256, ...(h.password !== undefined ? { password: sim.password } : {}), ...(h.username !== undefined ? { username: sim.username } : {}) };
+      many[a] = {
+        ...h,
+        host: sim.host,
+        thumbprint: sim.thumbprintSha256,
+        ...(h.password !== undefined ? { password: sim.password } : {}),
+        ...(h.username !== undefined ? { username: sim.username } : {}),
+      };
     }
     values["esx:hosts"] = many;
   }

@@ -171,7 +171,12 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginClien
     throw e;
   }
   let exited = false;
-  const exitPromise = new Promise<void>((r) => child.once("exit", () => { exited = true; r(); }));
+  const exitPromise = new Promise<void>((r) =>
+    child.once("exit", () => {
+      exited = true;
+      r();
+    }),
+  );
 
   const stderrLines: string[] = [];
   readline.createInterface({ input: child.stderr! }).on("line", (line) => {
@@ -249,11 +254,12 @@ export async function startPlugin(opts: StartPluginOptions): Promise<PluginClien
     engineAddress: engine.address,
     logs,
     calls,
-    get exited() { return exited; },
+    get exited() {
+      return exited;
+    },
 
     getPluginInfo() {
-      return unary("getPluginInfo", {}, new emptyproto.Empty(),
-        (res: InstanceType<typeof plugproto.PluginInfo>) => ({ version: res.getVersion() }));
+      return unary("getPluginInfo", {}, new emptyproto.Empty(), (res: InstanceType<typeof plugproto.PluginInfo>) => ({ version: res.getVersion() }));
     },
 
     configure(o = {}) {

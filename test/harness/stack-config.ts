@@ -114,7 +114,7 @@ function resolveSecure(v: unknown, decrypt: () => (s: string) => string): { valu
  */
 export function readStackConfig(project: ProjectInfo, stack: string, passphrase?: string): StackConfig {
   const file = ["yaml", "yml"].map((e) => path.join(project.dir, `Pulumi.${stack}.${e}`)).find((f) => fs.existsSync(f));
-  const doc = file ? YAML.parse(fs.readFileSync(file, "utf8")) ?? {} : {};
+  const doc = file ? (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) : {};
   let decrypter: ((s: string) => string) | undefined;
   const decrypt = () => {
     if (!decrypter) {

@@ -13,7 +13,7 @@ export function diskData(size: number, seed: number): Buffer {
   const b = Buffer.alloc(size);
   let x = seed;
   const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x / 0x100000000);
-  for (let i = 0; i < size; ) {
+  for (let i = 0; i < size;) {
     const n = Math.min(size - i, 4096 + Math.floor(rnd() * 512 * 1024));
     if (rnd() < 0.6) crypto.randomFillSync(b, i, n);
     i += n;

@@ -105,7 +105,12 @@ function simArgs(o: EsxSimOptions, stateFile: string): string[] {
   if (o.password !== undefined) args.push("-password", o.password);
   if (o.delayMs) args.push("-delay", String(o.delayMs));
   if (o.methodDelays && Object.keys(o.methodDelays).length > 0) {
-    args.push("-method-delay", Object.entries(o.methodDelays).map(([k, v]) => `${k}=${v}`).join(","));
+    args.push(
+      "-method-delay",
+      Object.entries(o.methodDelays)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(","),
+    );
   }
   if (o.jitter) args.push("-jitter", String(o.jitter));
   if (o.vms) args.push("-vms", String(o.vms));
@@ -202,10 +207,7 @@ async function controlPost(scheme: string, host: string, p: string): Promise<voi
       res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`${p}: HTTP ${res.statusCode}`))));
     };
     const url = `${scheme}//${host}${p}`;
-    const req =
-      scheme === "https:"
-        ? https.request(url, { method: "POST", rejectUnauthorized: false }, onRes)
-        : http.request(url, { method: "POST" }, onRes);
+    const req = scheme === "https:" ? https.request(url, { method: "POST", rejectUnauthorized: false }, onRes) : http.request(url, { method: "POST" }, onRes);
     req.on("error", reject);
     req.end();
   });

@@ -85,9 +85,7 @@ function actionName(a: FaultAction): string {
 export async function startFaultProxy(opts: { target: string; onExpireSession?: () => Promise<void> }): Promise<FaultProxy> {
   const target = new URL(opts.target);
   const secure = target.protocol === "https:";
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: 32 })
-    : new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const agent = secure ? new https.Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
   const calls: ProxyCall[] = [];
   let rules: LiveRule[] = [];
   const sockets = new Set<net.Socket>();
@@ -288,8 +286,7 @@ export async function startFaultProxy(opts: { target: string; onExpireSession?: 
     delete resHeaders.connection;
     delete resHeaders["keep-alive"];
     res.writeHead(upRes.statusCode ?? 502, resHeaders);
-    const cutAt =
-      action === "cut-response" ? (rule!.cutAfterBytes ?? Math.floor(Number(upRes.headers["content-length"] ?? 0) / 2)) : Infinity;
+    const cutAt = action === "cut-response" ? (rule!.cutAfterBytes ?? Math.floor(Number(upRes.headers["content-length"] ?? 0) / 2)) : Infinity;
     let passed = 0;
     let cut = false;
     upRes.on("data", (c: Buffer) => {

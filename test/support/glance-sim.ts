@@ -72,7 +72,10 @@ function keystoneAuthSection(k: GlanceKeystoneAuth): string {
 
 function glanceConfigDir(): string {
   // Works from the TypeScript sources (test/support) and from compiled output (dist/test/support).
-  for (const up of [["..", ".."], ["..", "..", ".."]]) {
+  for (const up of [
+    ["..", ".."],
+    ["..", "..", ".."],
+  ]) {
     const dir = path.resolve(__dirname, ...up, "sim", "glance");
     if (fs.existsSync(path.join(dir, "glance-api.conf.tmpl"))) return dir;
   }
@@ -127,16 +130,12 @@ function writeConfig(confDir: string, dataDir: string, storeDir: string, port: n
     PORT: String(port),
     DATA_DIR: dataDir,
     STORE_DIR: storeDir,
-    PASTE_INI: keystone
-      ? path.join(confDir, "..", "keystone", "glance-api-paste-keystone.ini")
-      : path.join(confDir, "glance-api-paste.ini"),
+    PASTE_INI: keystone ? path.join(confDir, "..", "keystone", "glance-api-paste-keystone.ini") : path.join(confDir, "glance-api-paste.ini"),
   };
-  const conf = fs
-    .readFileSync(path.join(confDir, "glance-api.conf.tmpl"), "utf8")
-    .replace(/\{\{(\w+)\}\}/g, (_m, k: string) => {
-      if (!(k in values)) throw new Error(`glance-api.conf.tmpl: unknown placeholder ${k}`);
-      return values[k];
-    });
+  const conf = fs.readFileSync(path.join(confDir, "glance-api.conf.tmpl"), "utf8").replace(/\{\{(\w+)\}\}/g, (_m, k: string) => {
+    if (!(k in values)) throw new Error(`glance-api.conf.tmpl: unknown placeholder ${k}`);
+    return values[k];
+  });
   const confFile = path.join(dataDir, "glance-api.conf");
   fs.writeFileSync(confFile, keystone ? conf + keystoneAuthSection(keystone) : conf);
   return confFile;
@@ -150,7 +149,7 @@ async function dbSync(confFile: string, logFile: string): Promise<void> {
     });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`glance db_sync failed: ${err.message}\n${tail(err.stderr ?? "")}\n${readTail(logFile)}`);
+    throw new Error(`glance db_sync failed: ${err.message}\n${tail(err.stderr ?? "")}\n${readTail(logFile)}`, { cause: e });
   }
 }
 
@@ -192,8 +191,7 @@ async function launch(dataDir: string, opts: StartGlanceOptions, cleanup: () => 
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(
-        `glance-api exited during startup (code ${child.exitCode}, signal ${child.signalCode})\n` +
-          `stderr:\n${tail(stderr)}\nlog:\n${readTail(logFile)}`,
+        `glance-api exited during startup (code ${child.exitCode}, signal ${child.signalCode})\n` + `stderr:\n${tail(stderr)}\nlog:\n${readTail(logFile)}`,
       );
     }
     if (await versionsAnswer(url)) return sim;

@@ -46,7 +46,10 @@ export interface StartKeystoneOptions {
 }
 
 function keystoneConfigDir(): string {
-  for (const up of [["..", ".."], ["..", "..", ".."]]) {
+  for (const up of [
+    ["..", ".."],
+    ["..", "..", ".."],
+  ]) {
     const dir = path.resolve(__dirname, ...up, "sim", "keystone");
     if (fs.existsSync(path.join(dir, "keystone.conf.tmpl"))) return dir;
   }
@@ -81,7 +84,7 @@ async function manage(confFile: string, args: string[], logFile: string): Promis
     });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`keystone-manage ${args[0]} failed: ${err.message}\n${tail(err.stderr ?? "")}\n${readTail(logFile)}`);
+    throw new Error(`keystone-manage ${args[0]} failed: ${err.message}\n${tail(err.stderr ?? "")}\n${readTail(logFile)}`, { cause: e });
   }
 }
 
@@ -100,10 +103,7 @@ async function fetchJson(url: string, init: RequestInit): Promise<{ status: numb
 }
 
 /** Issues a project-scoped token by password; returns the token and its body. */
-export async function passwordToken(
-  url: string,
-  user: { name: string; password: string; project: string },
-): Promise<{ token: string; body: any }> {
+export async function passwordToken(url: string, user: { name: string; password: string; project: string }): Promise<{ token: string; body: any }> {
   const res = await fetchJson(`${url}/auth/tokens?nocatalog`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -148,8 +148,19 @@ async function launch(dataDir: string, opts: StartKeystoneOptions, cleanup: () =
   await promisify(execFile)(GLANCE_PYTHON, ["-c", WAL_SCRIPT, path.join(dataDir, "keystone.sqlite")], { env: pythonEnv() });
   await manage(
     confFile,
-    ["bootstrap", "--bootstrap-password", admin.password, "--bootstrap-admin-url", url, "--bootstrap-public-url", url,
-      "--bootstrap-internal-url", url, "--bootstrap-region-id", KEYSTONE_REGION],
+    [
+      "bootstrap",
+      "--bootstrap-password",
+      admin.password,
+      "--bootstrap-admin-url",
+      url,
+      "--bootstrap-public-url",
+      url,
+      "--bootstrap-internal-url",
+      url,
+      "--bootstrap-region-id",
+      KEYSTONE_REGION,
+    ],
     logFile,
   );
 
@@ -173,7 +184,10 @@ async function launch(dataDir: string, opts: StartKeystoneOptions, cleanup: () =
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`keystone exited during startup (code ${child.exitCode}, signal ${child.signalCode})\nstderr:\n${stderr()}\nlog:\n${readTail(logFile)}`);
     }
-    const up = await fetch(url).then((r) => r.status === 200, () => false);
+    const up = await fetch(url).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (up) break;
     if (Date.now() > deadline) {
       await stopTracked(child);
@@ -209,8 +223,7 @@ async function launch(dataDir: string, opts: StartKeystoneOptions, cleanup: () =
     api,
     async createUser(name, password, project, roles) {
       const proj =
-        (await findOne("projects", project)) ??
-        (await api("POST", "/projects", { project: { name: project, domain_id: "default", enabled: true } })).project;
+        (await findOne("projects", project)) ?? (await api("POST", "/projects", { project: { name: project, domain_id: "default", enabled: true } })).project;
       const user = (await api("POST", "/users", { user: { name, password, domain_id: "default", enabled: true, default_project_id: proj.id } })).user;
       for (const r of roles) {
         const role = await findOne("roles", r);

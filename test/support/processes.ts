@@ -24,8 +24,16 @@ function hookExit(): void {
 /** Kills a process group started with detached: true (and the process itself). */
 export function killTree(pid: number | undefined, signal: NodeJS.Signals = "SIGTERM"): void {
   if (!pid) return;
-  try { process.kill(-pid, signal); } catch { /* not a group leader or gone */ }
-  try { process.kill(pid, signal); } catch { /* gone */ }
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* not a group leader or gone */
+  }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* gone */
+  }
 }
 
 /** Spawns a child in its own process group, records its PID, and forgets it when it exits. */
@@ -75,7 +83,7 @@ export function stopRecorded(): number {
   for (const f of fs.readdirSync(PID_DIR)) {
     const pid = Number(f);
     const file = path.join(PID_DIR, f);
-    let owner = 0;
+    let owner: number;
     try {
       owner = Number(fs.readFileSync(file, "utf8").split("\n")[1]);
     } catch {
