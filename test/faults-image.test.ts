@@ -54,13 +54,18 @@ const CREATE: Case[] = [
   {
     fault: "Glance download reset before data",
     at: "glance",
-    rule: { method: "GET", pathPrefix: "/v2/images/", skip: 2, action: "reset" },
+    // a getter: the image id is known once beforeAll ran
+    get rule(): FaultRule {
+      return { method: "GET", pathPrefix: `/v2/images/${imageId}/file`, action: "reset" };
+    },
     outcome: "converges",
   },
   {
     fault: "Glance download cut in the middle",
     at: "glance",
-    rule: { method: "GET", pathPrefix: "/v2/images/", skip: 2, action: "cut-response", cutAfterBytes: SIZE / 3 },
+    get rule(): FaultRule {
+      return { method: "GET", pathPrefix: `/v2/images/${imageId}/file`, action: "cut-response", cutAfterBytes: SIZE / 3 };
+    },
     outcome: "fails",
   },
   {
@@ -96,6 +101,11 @@ const CREATE: Case[] = [
 
 let n = 0;
 
+/** Whether the rule has fired (at least once) by now. */
+function firedYet(proxy: FaultProxy, rule: FaultRule): Promise<boolean> {
+  return Promise.race([proxy.fired(rule).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 0))]);
+}
+
 function proxyOf(c: Case): FaultProxy {
   return c.at === "esx" ? env.esx : env.glanceProxy!;
 }
@@ -118,9 +128,11 @@ describe.each(CREATE)("create: $fault", (c) => {
     async () => {
       const folder = `fimg-${++n}`;
       const inp = { glanceImageId: imageId, datastore: DS, folder };
-      proxyOf(c).addRule(c.rule);
+      const rule = c.rule;
+      proxyOf(c).addRule(rule);
       env.esx.clearCalls();
       const r = await p.up("EsxImage", folder, inp).catch((e: Error) => e);
+      if (c.at === "glance") expect(await firedYet(proxyOf(c), rule)).toBe(true);
       env.clearRules();
       let made: { id: string; outs: Record<string, any> };
       if (c.outcome === "converges") {

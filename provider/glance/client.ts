@@ -105,9 +105,13 @@ export class GlanceClient {
     if (res.statusCode !== 204 && res.statusCode !== 200) throw this.httpError("upload image data", id, res);
   }
 
-  /** Opens the image data for streaming. Fails unless the image is active and Glance answers 200. */
-  async openData(id: string): Promise<ImageData> {
-    const image = await this.getImage(id);
+  /**
+   * Opens the image data for streaming. Fails unless the image is active and Glance answers 200. `known` is the
+   * image record the caller has just read (getImage): it saves a metadata round trip (the data of an active image
+   * never changes, nor its checksums); without it the record is read first.
+   */
+  async openData(id: string, known?: GlanceImage): Promise<ImageData> {
+    const image = known?.id === id && known.status === "active" ? known : await this.getImage(id);
     if (image.status !== "active") {
       throw new GlanceError({
         operation: "download image data",

@@ -7,11 +7,10 @@
  * then, once every byte Glance sent has been hashed and matched, `image.json` and finally the descriptor
  * `<dir>/<id>.vmdk` (its presence marks a finished copy). On any failure the caller removes the directory.
  */
-import * as crypto from "node:crypto";
 import { Readable } from "node:stream";
 import { GlanceClient } from "../glance/client";
 import { GlanceImage } from "../glance/image";
-import { expectedHash, HashMismatchError } from "../glance/verify";
+import { expectedHash, HashingSource, HashMismatchError } from "../glance/verify";
 import { HostContext } from "../esx/host";
 import { uploadStream, writeSmallFile } from "../esx/transfer";
 import { ImageFormatError, openFlatImage, renderDescriptor, UnsupportedImageError } from "../vmdk";
@@ -33,64 +32,6 @@ export interface ImportedImage {
   /** "<algo>:<hex>" */
   checksum: string;
   sizeBytes: number | null;
-}
-
-export class GlanceReadError extends Error {
-  override name = "GlanceReadError";
-}
-
-/**
- * Hashes every byte pulled from the source. Its iterator ignores `return()` (the converter closing its reader
- * early) so that `finish()` can hash whatever is left: the check always covers all of Glance's bytes.
- */
-class HashingSource implements AsyncIterable<Buffer> {
-  private readonly hash: crypto.Hash;
-  private readonly it: AsyncIterator<Buffer>;
-  private done = false;
-  bytes = 0;
-
-  constructor(
-    private readonly stream: Readable,
-    readonly algo: string,
-    readonly expected: string,
-    readonly label: string,
-  ) {
-    this.hash = crypto.createHash(algo);
-    this.it = stream[Symbol.asyncIterator]();
-  }
-
-  private async next(): Promise<IteratorResult<Buffer>> {
-    if (this.done) return { done: true, value: undefined };
-    let r: IteratorResult<Buffer>;
-    try {
-      r = await this.it.next();
-    } catch (e) {
-      this.done = true;
-      throw new GlanceReadError(`reading ${this.label} from Glance failed after ${this.bytes} bytes: ${(e as Error).message}`);
-    }
-    if (r.done) this.done = true;
-    else {
-      this.hash.update(r.value);
-      this.bytes += r.value.length;
-    }
-    return r;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return { next: () => this.next(), return: async () => ({ done: true, value: undefined }) };
-  }
-
-  /** Reads what is left, then compares: throws HashMismatchError naming expected and actual. */
-  async finish(): Promise<string> {
-    while (!(await this.next()).done);
-    const actual = this.hash.digest("hex");
-    if (actual !== this.expected.toLowerCase()) throw new HashMismatchError(this.label, this.algo, this.expected.toLowerCase(), actual, this.bytes);
-    return `${this.algo}:${actual}`;
-  }
-
-  abort(): void {
-    this.stream.destroy();
-  }
 }
 
 const MB = 1e6;
@@ -127,7 +68,7 @@ export async function importImage(
   diskType: DiskType,
   log: (m: string) => void,
 ): Promise<ImportedImage> {
-  const data = await glance.openData(image.id);
+  const data = await glance.openData(image.id, image);
   const img = data.image;
   const want = expectedHash(img);
   if (!want) {
