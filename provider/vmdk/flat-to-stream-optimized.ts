@@ -1,20 +1,55 @@
 /**
- * Flat extent bytes -> streamOptimized VMDK, streaming (for capturing a VM's disk back to Glance).
+ * Flat extent bytes -> streamOptimized VMDK, streaming (capture to Glance; import through an NFC lease).
  *
  * Layout, as VMware writes it: header (gdOffset = "at end") + embedded descriptor, padded to `overHead`; one
  * grain marker + deflated grain per grain that is not all zeros; then a GT marker + grain table for every table
  * that has a grain, a GD marker + grain directory, a footer marker + header copy with the real gdOffset, and the
- * end-of-stream marker. Memory: `concurrency` grains being compressed, and the grain table entries
+ * end-of-stream marker. The output's size is not known before the end (it depends on the data).
+ *
+ * Zero grains cost nothing: runs of the shared zero buffer (what the sparse converters emit for unallocated
+ * grains) are skipped without looking at them, other grains with one memcmp.
+ *
+ * Compression keeps up with the consumer instead of holding it back (policy "adaptive", the default): grains are
+ * deflated at `level` on libuv's thread pool, `concurrency` at a time, working `lead` grains ahead of the output.
+ * A grain the output reaches before a compressor did is stored (deflate level 0: a memcpy and a checksum) rather
+ * than waited for. When the output has to wait for a grain being compressed, the compressors move further ahead
+ * (more grains get stored: the wire is faster than the CPU); when the output finds grains already compressed, they
+ * come back (the wire is the bottleneck: compress everything). On a slow network every grain is compressed; on a
+ * fast one the stream still moves at the speed of the wire. A run of grains that do not compress (random or
+ * already compressed data) is stored without trying, with a probe every PROBE_EVERY grains.
+ *
+ * Memory: `window` grains read ahead (64 KiB each) with their compressed forms, and the grain table entries
  * (4 bytes per grain: 64 KiB per GiB of capacity).
  */
 import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import { ByteReader, type ByteSource } from "./byte-reader";
 import { descriptorAdapterType, diskGeometry, randomCid } from "./descriptor";
-import { ImageFormatError } from "./errors";
+import { ImageFormatError, TruncatedImageError } from "./errors";
 import { COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, SECTOR, encodeSparseHeader, type SparseHeader } from "./sparse-header";
 import { MARKER_FOOTER, MARKER_GD, MARKER_GT } from "./stream-optimized-to-flat";
-import { ZERO_CHUNK_BYTES, zeroRun } from "./zeros";
+import { ZERO_CHUNK_BYTES, isAllZero, isZeroRun, zeroRun } from "./zeros";
+
+/** What an encoding did, filled in while the stream is produced. */
+export interface EncodeStats {
+  /** Flat bytes consumed (the capacity, once done). */
+  flatBytes: number;
+  /** streamOptimized bytes produced. */
+  outBytes: number;
+  /** Grains skipped because they were all zeros. */
+  zeroGrains: number;
+  /** Grains deflated at the configured level. */
+  deflatedGrains: number;
+  /** Grains stored (deflate level 0): reached by the output before a compressor, or part of a run that does not compress. */
+  storedGrains: number;
+  /** Flat bytes of the deflated grains, and their deflated size (the compression ratio of what was compressed). */
+  deflatedIn: number;
+  deflatedOut: number;
+}
+
+export function newEncodeStats(): EncodeStats {
+  return { flatBytes: 0, outBytes: 0, zeroGrains: 0, deflatedGrains: 0, storedGrains: 0, deflatedIn: 0, deflatedOut: 0 };
+}
 
 export interface StreamOptimizedOptions {
   /** Size of the flat input in bytes: a positive multiple of 512. The input must be exactly this long. */
@@ -23,17 +58,32 @@ export interface StreamOptimizedOptions {
   adapterType?: string;
   /** File name in the embedded descriptor's extent line; default "disk.vmdk". */
   fileName?: string;
-  /** zlib level 0..9; default 1 (fastest: capture speed matters more than a few percent of size). */
+  /** zlib level 0..9 of the grains that are compressed; default 1 (level 2 and 6 measured 1.5% and 6% smaller, at 0.7 and 0.5 times the speed). 0 stores every grain. */
   level?: number;
-  /** Grains being compressed at once on libuv's thread pool (4 threads by default); default 8. Memory: ~2 grains each. */
+  /** Grains deflated at once on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise); default 2. */
   concurrency?: number;
+  /** "adaptive" (default): store what the compressors cannot keep up with (see above); "always": every grain is deflated at `level`, the output waits. */
+  policy?: "adaptive" | "always";
+  /** Grains read ahead of the output, at most; default 64 (4 MiB). */
+  window?: number;
+  /** Filled in as the stream is produced (see newEncodeStats). */
+  stats?: EncodeStats;
 }
 
 const GRAIN_SECTORS = 128; // 64 KiB, what VMware and qemu-img use
+const GRAIN_BYTES = GRAIN_SECTORS * SECTOR;
 const GTES_PER_GT = 512;
 const OVERHEAD_SECTORS = 128;
 const ZEROS = Buffer.alloc(ZERO_CHUNK_BYTES);
-const deflate = promisify(zlib.deflate);
+/** A compressed grain at least this fraction of its input counts as "does not compress". */
+const INCOMPRESSIBLE = 0.97;
+/** After this many grains in a row that did not compress, grains are stored without trying ... */
+const INCOMPRESSIBLE_RUN = 8;
+/** ... except every PROBE_EVERY-th, which is tried again. */
+const PROBE_EVERY = 16;
+const deflateAsync = promisify(zlib.deflate) as (b: Buffer, o: zlib.ZlibOptions) => Promise<Buffer>;
+/** One output buffer holds a whole deflated grain (zlib's worst case is a few bytes over the input). */
+const ZLIB_CHUNK = GRAIN_BYTES + 1024;
 
 function metadataMarker(numSectors: number, type: number): Buffer {
   const m = Buffer.alloc(SECTOR);
@@ -73,13 +123,172 @@ function streamDescriptor(o: Required<Pick<StreamOptimizedOptions, "capacityByte
   ].join("\n");
 }
 
+interface Grain {
+  index: number;
+  /** GRAIN_BYTES of data (a short last grain is padded with zeros). */
+  data: Buffer;
+}
+
+function asBuffer(c: Buffer | Uint8Array | string): Buffer {
+  return typeof c === "string" ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+}
+
+/**
+ * The grains of a flat disk that are not all zeros, in order, from chunks of any size. A grain inside one chunk is
+ * a slice of it (no copy); one that spans chunks is copied together.
+ */
+async function* nonZeroGrains(source: ByteSource | ByteReader, cap: number, stats: EncodeStats): AsyncGenerator<Grain> {
+  let pos = 0;
+  let acc: Buffer | undefined; // the grain being assembled from several chunks
+  let accData = false; // acc received bytes that are not known zeros
+  const chunks: AsyncIterable<Buffer | Uint8Array | string> = source instanceof ByteReader ? source.rest() : source;
+  for await (const raw of chunks) {
+    const chunk = asBuffer(raw);
+    if (pos + chunk.length > cap) throw new ImageFormatError(`flat disk is longer than its declared capacity of ${cap} bytes`);
+    const knownZero = isZeroRun(chunk);
+    for (let off = 0; off < chunk.length;) {
+      const index = Math.floor(pos / GRAIN_BYTES);
+      const inGrain = pos - index * GRAIN_BYTES;
+      const grainLen = Math.min(GRAIN_BYTES, cap - index * GRAIN_BYTES);
+      const n = Math.min(chunk.length - off, grainLen - inGrain);
+      if (acc === undefined && inGrain === 0 && n === grainLen) {
+        const piece = chunk.subarray(off, off + n);
+        if (knownZero || isAllZero(piece)) stats.zeroGrains++;
+        else yield { index, data: n === GRAIN_BYTES ? piece : Buffer.concat([piece, ZEROS.subarray(0, GRAIN_BYTES - n)]) };
+      } else {
+        acc ??= Buffer.alloc(GRAIN_BYTES);
+        if (!knownZero) {
+          chunk.copy(acc, inGrain, off, off + n);
+          accData = true;
+        }
+        if (inGrain + n === grainLen) {
+          if (accData && !isAllZero(acc)) yield { index, data: acc };
+          else stats.zeroGrains++;
+          acc = undefined;
+          accData = false;
+        }
+      }
+      pos += n;
+      off += n;
+      stats.flatBytes = pos;
+    }
+  }
+  if (pos < cap) {
+    const at = Math.floor(pos / GRAIN_BYTES) * GRAIN_BYTES;
+    throw new TruncatedImageError(`truncated image: input ended at offset ${pos} while reading flat disk data at offset ${at} (expected ${cap} bytes)`);
+  }
+}
+
+interface Slot {
+  grain: Grain;
+  state: "waiting" | "deflating" | "done";
+  out?: Buffer;
+  pending?: Promise<void>;
+}
+
+/**
+ * Deflates grains in order with the adaptive policy (module comment). `next()` gives the next grain's compressed
+ * form; the caller feeds grains with `push` while `wantsMore`.
+ */
+class Compressor {
+  private readonly q: Slot[] = [];
+  private busy = 0;
+  /** Compressors start at this distance from the output. */
+  private lead = 0;
+  private failure: unknown;
+  private incompressibleRun = 0;
+
+  constructor(
+    private readonly level: number,
+    private readonly concurrency: number,
+    private readonly adaptive: boolean,
+    private readonly window: number,
+    private readonly stats: EncodeStats,
+  ) {}
+
+  get wantsMore(): boolean {
+    return this.q.length < this.window;
+  }
+
+  get size(): number {
+    return this.q.length;
+  }
+
+  push(grain: Grain): void {
+    this.q.push({ grain, state: "waiting" });
+    this.startSome();
+  }
+
+  /** Compressed bytes of the oldest grain (removed from the queue). */
+  async next(): Promise<{ grain: Grain; data: Buffer }> {
+    const s = this.q[0];
+    if (s.state === "waiting") {
+      this.store(s);
+    } else if (s.state === "deflating") {
+      // The output caught up with the compressors: let them work further ahead, store what is in between.
+      if (this.adaptive) this.lead = Math.min(this.lead + this.concurrency, this.window - 1);
+      await s.pending;
+    } else if (this.adaptive && this.lead > 0) {
+      this.lead--; // compressed before it was needed: the compressors have time to spare
+    }
+    if (this.failure) throw this.failure;
+    this.q.shift();
+    this.startSome();
+    return { grain: s.grain, data: s.out! };
+  }
+
+  private store(s: Slot): void {
+    s.out = zlib.deflateSync(s.grain.data, { level: 0, chunkSize: ZLIB_CHUNK });
+    s.state = "done";
+    this.stats.storedGrains++;
+  }
+
+  private startSome(): void {
+    if (this.level === 0) return; // the output stores every grain as it comes
+    for (let i = this.adaptive ? this.lead : 0; i < this.q.length && this.busy < this.concurrency; i++) {
+      const s = this.q[i];
+      if (s.state !== "waiting") continue;
+      if (this.adaptive && this.incompressibleRun >= INCOMPRESSIBLE_RUN && s.grain.index % PROBE_EVERY !== 0) continue; // left to be stored
+      this.deflate(s);
+    }
+  }
+
+  private deflate(s: Slot): void {
+    s.state = "deflating";
+    this.busy++;
+    s.pending = deflateAsync(s.grain.data, { level: this.level, chunkSize: ZLIB_CHUNK }).then(
+      (out) => {
+        this.busy--;
+        s.out = out;
+        s.state = "done";
+        this.stats.deflatedGrains++;
+        this.stats.deflatedIn += GRAIN_BYTES;
+        this.stats.deflatedOut += out.length;
+        if (out.length >= INCOMPRESSIBLE * GRAIN_BYTES) this.incompressibleRun++;
+        else this.incompressibleRun = 0;
+        this.startSome();
+      },
+      (e: unknown) => {
+        this.busy--;
+        this.failure ??= e;
+        s.state = "done";
+      },
+    );
+  }
+
+  /** Abandons what is queued (compressions in flight finish on their own). */
+  clear(): void {
+    this.q.length = 0;
+  }
+}
+
 export async function* flatToStreamOptimized(source: ByteSource | ByteReader, opts: StreamOptimizedOptions): AsyncGenerator<Buffer> {
   const cap = opts.capacityBytes;
   if (!Number.isSafeInteger(cap) || cap <= 0 || cap % SECTOR !== 0) throw new Error(`capacity ${cap} is not a positive whole number of sectors`);
   const level = opts.level ?? 1;
-  const r = ByteReader.of(source);
-  const gBytes = GRAIN_SECTORS * SECTOR;
-  const numGrains = Math.ceil(cap / gBytes);
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new Error(`deflate level ${level} is not 0..9`);
+  const stats = opts.stats ?? newEncodeStats();
+  const numGrains = Math.ceil(cap / GRAIN_BYTES);
   const numGTs = Math.ceil(numGrains / GTES_PER_GT);
 
   const descriptor = Buffer.from(streamDescriptor({ capacityBytes: cap, adapterType: opts.adapterType ?? "lsiLogic", fileName: opts.fileName ?? "disk.vmdk" }));
@@ -98,63 +307,64 @@ export async function* flatToStreamOptimized(source: ByteSource | ByteReader, op
     overHead: OVERHEAD_SECTORS,
     compressAlgorithm: COMPRESSION_DEFLATE,
   };
-  yield encodeSparseHeader(header);
-  yield padToSector(descriptor);
-  yield* zeroRun((OVERHEAD_SECTORS - 1 - descSectors) * SECTOR);
-  let sector = OVERHEAD_SECTORS; // output position in sectors
+  let sector = 0; // output position in sectors
+  function* out(...bufs: Buffer[]): Generator<Buffer> {
+    for (const b of bufs) {
+      stats.outBytes += b.length;
+      yield b;
+    }
+  }
+  yield* out(encodeSparseHeader(header), padToSector(descriptor), ...zeroRun((OVERHEAD_SECTORS - 1 - descSectors) * SECTOR));
+  sector = OVERHEAD_SECTORS;
 
   const gte = new Uint32Array(numGTs * GTES_PER_GT);
-  // Grains are deflated on the thread pool, `window` at a time, and written in order as they complete.
-  const window = Math.max(1, opts.concurrency ?? 8); // > pool size keeps the pool busy while we write
-  const inFlight: { grain: number; data: Promise<Buffer> }[] = [];
-  const writeOldest = async function* (): AsyncGenerator<Buffer> {
-    const { grain, data: pending } = inFlight.shift()!;
-    const data = await pending;
+  const window = Math.max(2, opts.window ?? 64);
+  const compressor = new Compressor(level, Math.max(1, opts.concurrency ?? 2), (opts.policy ?? "adaptive") === "adaptive", window, stats);
+  /** One buffer per grain: marker, compressed data, padding to a sector. */
+  const emit = (grain: Grain, data: Buffer): Buffer => {
     if (sector > 0xffffffff) throw new Error("image too large for 32-bit grain table entries");
-    gte[grain] = sector;
-    const marker = Buffer.alloc(12);
-    marker.writeBigUInt64LE(BigInt(grain * GRAIN_SECTORS), 0);
-    marker.writeUInt32LE(data.length, 8);
-    const pad = (SECTOR - ((12 + data.length) % SECTOR)) % SECTOR;
-    yield marker;
-    yield data;
-    yield* zeroRun(pad);
-    sector += (12 + data.length + pad) / SECTOR;
+    gte[grain.index] = sector;
+    const size = 12 + data.length;
+    const padded = Math.ceil(size / SECTOR) * SECTOR;
+    const b = Buffer.allocUnsafe(padded);
+    b.writeBigUInt64LE(BigInt(grain.index * GRAIN_SECTORS), 0);
+    b.writeUInt32LE(data.length, 8);
+    data.copy(b, 12);
+    b.fill(0, size);
+    sector += padded / SECTOR;
+    return b;
   };
+  const grains = nonZeroGrains(source, cap, stats);
   try {
-    for (let i = 0; i < numGrains; i++) {
-      const len = Math.min(gBytes, cap - i * gBytes);
-      let grain = await r.read(len, `flat disk data at offset ${i * gBytes} (expected ${cap} bytes)`);
-      if (grain.equals(ZEROS.subarray(0, len))) continue;
-      if (len < gBytes) grain = Buffer.concat([grain, ZEROS.subarray(0, gBytes - len)]);
-      const data = deflate(grain, { level });
-      data.catch(() => undefined); // awaited in order later; don't report it as unhandled meanwhile
-      inFlight.push({ grain: i, data });
-      if (inFlight.length >= window) yield* writeOldest();
+    let inputDone = false;
+    for (;;) {
+      while (!inputDone && compressor.wantsMore) {
+        const r = await grains.next();
+        if (r.done) inputDone = true;
+        else compressor.push(r.value);
+      }
+      if (compressor.size === 0) break;
+      const { grain, data } = await compressor.next();
+      yield* out(emit(grain, data));
     }
-    while (inFlight.length > 0) yield* writeOldest();
   } finally {
-    inFlight.length = 0;
+    compressor.clear();
+    await grains.return(undefined);
   }
-  if (!(await r.atEnd())) throw new ImageFormatError(`flat disk is longer than its declared capacity of ${cap} bytes`);
 
   const gd = Buffer.alloc(padToSector(Buffer.alloc(numGTs * 4)).length);
   const gtSectors = (GTES_PER_GT * 4) / SECTOR;
   for (let t = 0; t < numGTs; t++) {
     const entries = gte.subarray(t * GTES_PER_GT, (t + 1) * GTES_PER_GT);
     if (entries.every((e) => e === 0)) continue;
-    yield metadataMarker(gtSectors, MARKER_GT);
     gd.writeUInt32LE(sector + 1, t * 4);
     const gt = Buffer.alloc(GTES_PER_GT * 4);
     for (let j = 0; j < GTES_PER_GT; j++) gt.writeUInt32LE(entries[j], j * 4);
-    yield gt;
+    yield* out(metadataMarker(gtSectors, MARKER_GT), gt);
     sector += 1 + gtSectors;
   }
-  yield metadataMarker(gd.length / SECTOR, MARKER_GD);
   const gdOffset = sector + 1;
-  yield gd;
+  yield* out(metadataMarker(gd.length / SECTOR, MARKER_GD), gd);
   sector += 1 + gd.length / SECTOR;
-  yield metadataMarker(1, MARKER_FOOTER);
-  yield encodeSparseHeader({ ...header, gdOffset });
-  yield Buffer.alloc(SECTOR); // end-of-stream marker
+  yield* out(metadataMarker(1, MARKER_FOOTER), encodeSparseHeader({ ...header, gdOffset }), Buffer.alloc(SECTOR)); // footer, end-of-stream marker
 }

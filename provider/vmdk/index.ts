@@ -9,3 +9,7 @@ export { monolithicSparseToFlat, type FlatConversion } from "./sparse-to-flat";
 export { streamOptimizedToFlat } from "./stream-optimized-to-flat";
 export * from "./open-flat-image";
 export { flatToStreamOptimized, type StreamOptimizedOptions } from "./flat-to-stream-optimized";
+export { streamOptimizedPassThrough, type PassThroughOptions } from "./stream-optimized-to-flat";
+export { newEncodeStats, type EncodeStats } from "./flat-to-stream-optimized";
+export * from "./open-stream-optimized-image";
+export { isAllZero, isZeroRun } from "./zeros";

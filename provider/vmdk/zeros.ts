@@ -10,3 +10,17 @@ export function* zeroRun(n: number): Generator<Buffer> {
     n -= k;
   }
 }
+
+/** True for a slice of the shared zero buffer (what zeroRun yields): known zeros, no need to look at the bytes. */
+export function isZeroRun(b: Buffer): boolean {
+  return b.buffer === ZEROS.buffer;
+}
+
+/** True when every byte of `b` is zero (a memcmp against the shared buffer). */
+export function isAllZero(b: Buffer): boolean {
+  for (let off = 0; off < b.length; off += ZERO_CHUNK_BYTES) {
+    const n = Math.min(ZERO_CHUNK_BYTES, b.length - off);
+    if (!b.subarray(off, off + n).equals(ZEROS.subarray(0, n))) return false;
+  }
+  return true;
+}
