@@ -152,6 +152,18 @@ describe("GlanceClient against a real Glance", () => {
     }
   });
 
+  test("readRange: the exact bytes of a range, a short one at the end, a 416 past it", async () => {
+    expect((await client.readRange(id, 0, 1000)).equals(data.subarray(0, 1000))).toBe(true);
+    expect((await client.readRange(id, 1234567, 65536)).equals(data.subarray(1234567, 1234567 + 65536))).toBe(true);
+    expect((await client.readRange(id, data.length - 100, 65536)).equals(data.subarray(data.length - 100))).toBe(true);
+    await expect(client.readRange(id, data.length + 10, 10)).rejects.toMatchObject({ status: 416, imageId: id });
+    // the known record saves openData its metadata GET but must be the same, active image
+    const img = await client.getImage(id);
+    const opened = await client.openData(id, img);
+    expect(opened.image).toBe(img);
+    opened.stream.destroy();
+  });
+
   test("reserved property names are refused before calling Glance", async () => {
     await expect(client.createImage({ name: "x", disk_format: "raw", container_format: "bare", properties: { status: "active" } })).rejects.toThrow(/reserved/);
   });

@@ -22,6 +22,10 @@ import {
   openStreamOptimizedImage,
   parseSparseHeader,
   type StreamOptimizedImageOptions,
+  assessSamples,
+  chooseRawRoute,
+  sampleOffsets,
+  sampleRawImage,
 } from "../provider/vmdk";
 
 const QEMU_IMG = "/usr/bin/qemu-img";
@@ -356,5 +360,52 @@ describe("large sparse inputs", () => {
     for (const [at, d] of marks) fs.writeSync(fd, d, 0, d.length, at);
     fs.closeSync(fd);
     expect(qemuImg("compare", "-f", "raw", "-F", "vmdk", rawOf, value.file)).toMatch(/Images are identical/);
+  });
+});
+
+describe("the route of a raw image (lease or /folder) from grains sampled over it", () => {
+  test("offsets are grain-aligned, spread, include the last grain, and never repeat", () => {
+    expect(sampleOffsets(10 * 65536 + 5, 4)).toEqual([0, 3 * 65536, 6 * 65536, 10 * 65536]);
+    expect(sampleOffsets(100, 8)).toEqual([0]);
+    expect(sampleOffsets(3 * 65536, 32)).toEqual([0, 65536, 131072]);
+  });
+
+  test("zeros, compressible and random grains are told apart; the decision follows the thresholds", async () => {
+    const zero = Buffer.alloc(65536);
+    const text = Buffer.from("a line of text in a file, as disks hold them\n".repeat(1500)).subarray(0, 65536);
+    const rand = crypto.randomBytes(65536);
+    const sparse = assessSamples([zero, zero, zero, text]);
+    expect(sparse).toMatchObject({ samples: 4, zeroFraction: 0.75 });
+    expect(chooseRawRoute(sparse)).toMatchObject({ route: "lease", reason: expect.stringMatching(/75 % zeros.*zero grains are skipped/) });
+    const full = assessSamples([rand, rand, text, rand]);
+    expect(full.zeroFraction).toBe(0);
+    expect(full.deflateRatio).toBeGreaterThan(0.7);
+    expect(chooseRawRoute(full)).toMatchObject({ route: "folder", reason: expect.stringMatching(/not worth encoding/) });
+    const compressible = assessSamples([text, text, rand]);
+    expect(compressible.wireFraction).toBeLessThan(0.4);
+    expect(chooseRawRoute(compressible).route).toBe("lease");
+    expect(chooseRawRoute(compressible, { maxWireFraction: 0.1 }).route).toBe("folder");
+    expect(assessSamples([])).toMatchObject({ samples: 0, zeroFraction: 0, deflateRatio: 1, wireFraction: 1 });
+
+    // sampleRawImage reads each offset once, at most `parallel` at a time, the last grain short
+    const image = Buffer.concat([zero, text, zero, rand.subarray(0, 1000)]);
+    const reads: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const s = await sampleRawImage(
+      async (off, len) => {
+        reads.push(off);
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setImmediate(r));
+        inFlight--;
+        return image.subarray(off, off + len);
+      },
+      image.length,
+      32,
+      2,
+    );
+    expect(reads.sort((a, b) => a - b)).toEqual([0, 65536, 131072, 196608]);
+    expect(most).toBe(2);
+    expect(s).toMatchObject({ samples: 4, zeroFraction: 0.5 });
   });
 });

@@ -129,6 +129,57 @@ export class GlanceClient {
   }
 
   /**
+   * Bytes [offset, offset + length) of an image's data, by an HTTP Range request (for sampling an image, e.g. to
+   * choose how to transfer it; these bytes are not checksum-verified). Fewer bytes only at the end of the data.
+   * Fails if Glance does not answer 206 Partial Content (it never sends the whole image instead).
+   */
+  async readRange(id: string, offset: number, length: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length <= 0) throw new RangeError(`bad range ${offset}+${length}`);
+    const op = "read image data range";
+    const url = `${await this.imageUrl(id)}/file`;
+    return withRetry(this.policy, async () => {
+      const got: Got = await loadGot();
+      const { stream, response } = await this.withToken(
+        true,
+        undefined,
+        async (token) => {
+          const stream = got.stream(url, {
+            headers: this.headers(token, { accept: "application/octet-stream", range: `bytes=${offset}-${offset + length - 1}` }),
+            throwHttpErrors: false,
+            retry: { limit: 0 },
+            decompress: false,
+            timeout: this.transferTimeouts(),
+          });
+          const response = await responseOf(stream, op, id);
+          return { statusCode: response.statusCode, stream, response };
+        },
+        (r) => r.stream.destroy(),
+      );
+      if (response.statusCode !== 206) {
+        const body = response.statusCode === 200 ? "" : await readSome(stream, MAX_ERROR_BODY);
+        stream.destroy();
+        if (response.statusCode === 401) throw this.unauthorized(op, id, body, true);
+        const message = response.statusCode === 200 ? "Glance ignored the Range header (answered the whole image)" : parseGlanceMessage(body);
+        throw new GlanceError({ operation: op, imageId: id, status: response.statusCode, glanceMessage: message });
+      }
+      const parts: Buffer[] = [];
+      let n = 0;
+      try {
+        for await (const c of stream) {
+          parts.push(c as Buffer);
+          n += (c as Buffer).length;
+          if (n >= length) break;
+        }
+      } catch (e) {
+        throw transportError(op, id, e);
+      } finally {
+        stream.destroy();
+      }
+      return Buffer.concat(parts, Math.min(n, length));
+    });
+  }
+
+  /**
    * The images matching `filters` (Glance filters on name, status and any image property, e.g.
    * { pulumi_esx_capture: tag }), every page. Retried like GET.
    */

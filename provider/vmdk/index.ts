@@ -13,3 +13,4 @@ export { streamOptimizedPassThrough, type PassThroughOptions } from "./stream-op
 export { newEncodeStats, type EncodeStats } from "./flat-to-stream-optimized";
 export * from "./open-stream-optimized-image";
 export { isAllZero, isZeroRun } from "./zeros";
+export * from "./route";
