@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the benchmark suite (issue 8) against the embedded simulators (esxsim, Glance).
  *
- *   node dist/bench/run.js [--quick] [--only import,soap,latency,scale,coldstart]
+ *   node dist/bench/run.js [--quick] [--only import,soap,latency,scale,coldstart,encode]
  *
  * Every figure is compared to a reference measured in the same run (or to a fixed bar where the issue sets one).
  * Writes bench/results/latest.json and bench/results/latest.md and prints the table. Every process a section
@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { coldStartSection } from "./coldstart";
+import { encodeSection } from "./encode";
 import { importSection } from "./import";
 import { BenchOptions, markdownTable, Row } from "./lib";
 import { latencySection } from "./latency";
@@ -23,6 +24,7 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<Row[]>> = {
   latency: latencySection,
   scale: scaleSection,
   coldstart: coldStartSection,
+  encode: encodeSection,
 };
 
 function repoRoot(): string {
