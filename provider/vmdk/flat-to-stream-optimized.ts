@@ -10,13 +10,14 @@
  * grains) are skipped without looking at them, other grains with one memcmp.
  *
  * Compression keeps up with the consumer instead of holding it back (policy "adaptive", the default): grains are
- * deflated at `level` on libuv's thread pool, `concurrency` at a time, working `lead` grains ahead of the output.
- * A grain the output reaches before a compressor did is stored (deflate level 0: a memcpy and a checksum) rather
- * than waited for. When the output has to wait for a grain being compressed, the compressors move further ahead
- * (more grains get stored: the wire is faster than the CPU); when the output finds grains already compressed, they
- * come back (the wire is the bottleneck: compress everything). On a slow network every grain is compressed; on a
- * fast one the stream still moves at the speed of the wire. A run of grains that do not compress (random or
- * already compressed data) is stored without trying, with a probe every PROBE_EVERY grains.
+ * deflated at `level` on libuv's thread pool, `concurrency` at a time, working `lead` grains ahead of the output,
+ * and only while the output spends a share of its time waiting for the consumer (the wire is slower than the
+ * encoder: CPU spent on deflate is then free). A grain the output reaches before a compressor did is stored
+ * (zlib stored blocks: a copy and a checksum) rather than waited for. When the output has to wait for a grain
+ * being compressed, the compressors move further ahead (more grains get stored); when it finds grains already
+ * compressed, they come back. On a slow network every grain is compressed; on a fast one the stream moves at the
+ * speed of the wire. A run of grains that do not compress (random or already compressed data) is stored without
+ * trying, with a probe every PROBE_EVERY grains.
  *
  * Memory: `window` grains read ahead (64 KiB each) with their compressed forms, and the grain table entries
  * (4 bytes per grain: 64 KiB per GiB of capacity).
@@ -75,6 +76,10 @@ const GRAIN_BYTES = GRAIN_SECTORS * SECTOR;
 const GTES_PER_GT = 512;
 const OVERHEAD_SECTORS = 128;
 const ZEROS = Buffer.alloc(ZERO_CHUNK_BYTES);
+/** The wire gauge's memory. */
+const WINDOW_MS = 250;
+/** Grains are deflated only while the output waits for the consumer at least this share of the time. */
+const MIN_WAITING = 0.1;
 /** A compressed grain at least this fraction of its input counts as "does not compress". */
 const INCOMPRESSIBLE = 0.97;
 /** After this many grains in a row that did not compress, grains are stored without trying ... */
@@ -237,6 +242,39 @@ function writeStored(data: Buffer, out: Buffer, at: number): void {
   out.writeUInt32BE(adler32(data), o);
 }
 
+/**
+ * How much of the time the output spends waiting for its consumer to take more (the wire's backpressure), as a
+ * share of the recent past (halved every WINDOW_MS). Compressing pays only while the output would otherwise wait:
+ * when the consumer takes every grain at once the wire is faster than the encoder, and CPU spent on deflate (on a
+ * machine whose cores are busy anyway) only slows the stream down.
+ */
+class WireGauge {
+  private waitMs = 0;
+  private busyMs = 0;
+  private last = performance.now();
+  /** Before handing a chunk to the consumer. */
+  handing(): void {
+    const now = performance.now();
+    this.busyMs += now - this.last;
+    this.last = now;
+  }
+  /** When the consumer asks for more. */
+  taken(): void {
+    const now = performance.now();
+    this.waitMs += now - this.last;
+    this.last = now;
+    if (this.waitMs + this.busyMs > WINDOW_MS) {
+      this.waitMs /= 2;
+      this.busyMs /= 2;
+    }
+  }
+  /** Share of the recent time spent waiting for the consumer (1 before anything was measured). */
+  get waiting(): number {
+    const t = this.waitMs + this.busyMs;
+    return t === 0 ? 1 : this.waitMs / t;
+  }
+}
+
 interface Slot {
   grain: Grain;
   state: "waiting" | "deflating" | "done";
@@ -263,6 +301,7 @@ class Compressor {
     private readonly adaptive: boolean,
     private readonly window: number,
     private readonly stats: EncodeStats,
+    private readonly wire: WireGauge,
   ) {}
 
   get wantsMore(): boolean {
@@ -298,6 +337,7 @@ class Compressor {
 
   private startSome(): void {
     if (this.level === 0) return; // the output stores every grain as it comes
+    if (this.adaptive && this.wire.waiting < MIN_WAITING) return; // the wire takes all it gets: storing is faster
     for (let i = this.adaptive ? this.lead : 0; i < this.q.length && this.busy < this.concurrency; i++) {
       const s = this.q[i];
       if (s.state !== "waiting") continue;
@@ -372,7 +412,8 @@ export async function* flatToStreamOptimized(source: ByteSource | ByteReader, op
 
   const gte = new Uint32Array(numGTs * GTES_PER_GT);
   const window = Math.max(2, opts.window ?? 64);
-  const compressor = new Compressor(level, Math.max(1, opts.concurrency ?? 2), (opts.policy ?? "adaptive") === "adaptive", window, stats);
+  const wire = new WireGauge();
+  const compressor = new Compressor(level, Math.max(1, opts.concurrency ?? 2), (opts.policy ?? "adaptive") === "adaptive", window, stats, wire);
   const pool = new GrainPool(window + Math.max(1, opts.concurrency ?? 2) + 2);
   /** One buffer per grain: marker, deflated (or stored) data, padding to a sector; the grain's buffer goes back to the pool. */
   const emit = (grain: Grain, deflated: Buffer | undefined): Buffer => {
@@ -402,7 +443,11 @@ export async function* flatToStreamOptimized(source: ByteSource | ByteReader, op
       }
       if (compressor.size === 0) break;
       const { grain, deflated } = await compressor.next();
-      yield* out(emit(grain, deflated));
+      const b = emit(grain, deflated);
+      stats.outBytes += b.length;
+      wire.handing();
+      yield b;
+      wire.taken();
     }
   } finally {
     compressor.clear();
