@@ -65,7 +65,13 @@ export async function soapSection(opts: BenchOptions): Promise<Row[]> {
     const session = benchSession(sim);
     cleanup.add("session", () => session.logout());
     const image = await baseDisk(session, "soapimg", 64 * 1024 * 1024);
-    const config = { "esx:host": proxy.url, "esx:username": sim.username, "esx:password": sim.password, "esx:glanceUrl": glanceProxy.url };
+    const config = {
+      "esx:host": proxy.url,
+      "esx:allowHttp": "true",
+      "esx:username": sim.username,
+      "esx:password": sim.password,
+      "esx:glanceUrl": glanceProxy.url,
+    };
 
     const p: EsxPlugin = await startEsxPlugin(config);
     cleanup.add("plugin", () => p.plugin.stop());

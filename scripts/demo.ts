@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { packageRoot } from "../provider/paths";
-import { retrieveInventory } from "../provider/vim/property-collector";
+import { retrieveInventory } from "../test/support/vim-untyped";
 import { VimSession } from "../provider/vim/session";
 import { runDestroy, runUp } from "../test/harness/engine";
 import { startPlugin } from "../test/harness/plugin";

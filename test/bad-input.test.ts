@@ -51,7 +51,7 @@ let control: { id: string; outs: Record<string, any> };
 beforeAll(async () => {
   sim = await startEsxSim({ tls: false });
   counter = await startCounter(Number(sim.host.split(":")[1]));
-  p = await startEsxPlugin({ "esx:host": counter.url, "esx:username": sim.username, "esx:password": sim.password });
+  p = await startEsxPlugin({ "esx:host": counter.url, "esx:allowHttp": "true", "esx:username": sim.username, "esx:password": sim.password });
   // Positive control: a valid create goes through the counter.
   control = await p.up("GuestNetwork", "control", { portGroup: "control-pg" });
   expect(counter.count()).toBeGreaterThan(0);

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { hostContext } from "../provider/esx/host";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
-import { runTask } from "../provider/vim/tasks";
+import { runTask } from "./support/vim-untyped";
 import { parseDescriptor } from "../provider/vmdk";
 import { diskData, qemuImg } from "./support/disk-images";
 import { EsxSim, startEsxSim } from "./support/esx-sim";

@@ -6,8 +6,8 @@
  */
 import { VimSession } from "../provider/vim/session";
 import { hostContext } from "../provider/esx/host";
-import { listVms, readVm } from "../provider/esx/vm";
-import { runTask } from "../provider/vim/tasks";
+import { listVms, readVm } from "../provider/driver/vm-state";
+import { runTask } from "./support/vim-untyped";
 import { EsxSim, startEsxSim } from "./support/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
 

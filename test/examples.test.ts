@@ -19,7 +19,7 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { GlanceClient } from "../provider/glance/client";
 import { decodeMachineId } from "../provider/guest/machine-id";
-import { retrieveInventory } from "../provider/vim/property-collector";
+import { retrieveInventory } from "./support/vim-untyped";
 import { VimSession } from "../provider/vim/session";
 import { runDestroy, runUp, UpResult } from "./harness/engine";
 import { discoverExamples, effectProblems, EXAMPLE_PASSPHRASE, hostAliases, simSession, SimStack, simStack, snapshot, stacksOf } from "./harness/examples";

@@ -10,10 +10,17 @@ for (const kind of ["GuestNetwork", "EsxImage", "EsxInstance"] as const) {
     process.env.ESX_TEST_SECRET = "s3cr3t-password";
     const text = await serializeProvider(providerShim(kind));
     expect(Buffer.byteLength(text)).toBeLessThan(16 * 1024);
-    expect(text).toContain(`require("pulumi-esx/dist/provider/dynamic/handlers")`);
+    expect(text).toContain(`require("pulumi-esx/dist/provider/plugin")`);
     expect(text).toContain(JSON.stringify(kind));
     for (const leak of ["s3cr3t-password", "127.0.0.1", "esx:password", "RetrievePropertiesEx", "AddPortGroup", "vmware_soap_session"]) {
       expect(text).not.toContain(leak);
     }
   });
 }
+
+test("states written before the plugin entry moved still load: provider/dynamic/handlers hands over to provider/plugin", () => {
+  const old = require("../provider/dynamic/handlers") as typeof import("../provider/plugin");
+  const entry = require("../provider/plugin") as typeof import("../provider/plugin");
+  expect(old.handlers).toBe(entry.handlers);
+  expect(Object.keys(old.handlers("EsxInstance")).sort()).toEqual(["check", "configure", "create", "delete", "diff", "read", "update"]);
+});
