@@ -7,7 +7,7 @@
  * the same run against the stock govmomi collector (ESXSIM_STOCK_WAIT=1), whose 250 ms accumulation ticker
  * alone would decide the figure.
  */
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { retrieveInventory, retrieveOne } from "../provider/vim/property-collector";
 import { TaskWatcher } from "../provider/vim/tasks";
 import { VimSession } from "../provider/vim/session";

@@ -5,7 +5,7 @@
  * included); preview (check + diff of every resource, fresh plugin process) makes no call to the host or to
  * Glance; one Login per host per process however many resources.
  */
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, startEsxPlugin } from "../test/support/esx-plugin";
 import { FaultProxy, startFaultProxy } from "../test/support/fault-proxy";
 import { baseDisk, benchSession, createInstance, deleteInstance, DS, guestNetwork, instanceInputs } from "./fixtures";

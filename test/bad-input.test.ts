@@ -7,7 +7,7 @@
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { BAD_INPUTS, inputsOf, VALID } from "./fixtures/bad-inputs";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, startEsxPlugin } from "./support/esx-plugin";
 
 interface Counter {

@@ -20,9 +20,9 @@ import { esxImageOutputs } from "../provider/resources/esx-image.schema";
 import { VimSession } from "../provider/vim/session";
 import { runTask } from "./support/vim-untyped";
 import { diskData, qemuImg } from "./support/disk-images";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
-import { freePort, GlanceSim, startGlance } from "./support/glance-sim";
+import { freePort, GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const MiB = 1024 * 1024;
 const SIZE = 6 * MiB;

@@ -26,8 +26,8 @@ import { discoverExamples, effectProblems, EXAMPLE_PASSPHRASE, hostAliases, simS
 import { startPlugin, PluginClient } from "./harness/plugin";
 import { loadState } from "./harness/state";
 import { readStackConfig, ProjectInfo } from "./harness/stack-config";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const root = path.resolve(__dirname, "..");
 const examples = discoverExamples();

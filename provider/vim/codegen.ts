@@ -1,7 +1,7 @@
 /**
  * TypeScript declarations for this package's vim25 subset, generated from the compact WSDL (wsdl/vim25.wsdl) the
- * way govmomi generates `vim25/types` and `vim25/methods` from VMware's: one interface per data object type (with
- * its base types' fields, in wire order), a union `Base<Type>` for each type that has subtypes (what a field of
+ * way govmomi generates `vim25/types` and `vim25/methods` from VMware's: one interface per data object type (extending
+ * its base type's, so it has the base's fields too), a union `Base<Type>` for each type that has subtypes (what a field of
  * that type may hold, like govmomi's `BaseVirtualDevice`), a string union per enumeration, and `VimMethods`, the
  * request arguments and answer of every operation, which `VimSession.call` is typed by.
  *
@@ -78,9 +78,11 @@ export function renderVimTypes(schema: VimSchema): string {
   out.push("");
   const dataTypes = [...schema.types.keys()].filter((n) => isDataType(schema, n));
   for (const name of dataTypes) {
-    const fields = schema.allFields(name);
+    const t = schema.types.get(name)!;
     const typeName = OPEN_TYPES.has(name) ? "string" : JSON.stringify(name);
-    out.push(`export interface ${name} {`, `  _type?: ${typeName};`, ...fields.map((f) => fieldLine(schema, f)), "}", "");
+    // The base type's fields come first on the wire (schema.allFields); the declaration inherits them.
+    const base = t.base && t.base !== "DynamicData" ? ` extends Omit<${t.base}, "_type">` : "";
+    out.push(`export interface ${name}${base} {`, `  _type?: ${typeName};`, ...t.fields.map((f) => fieldLine(schema, f)), "}", "");
   }
   for (const name of dataTypes) {
     const union = declaredType(schema, name);

@@ -135,9 +135,8 @@ export interface SelectionSpec {
   name?: string;
 }
 
-export interface TraversalSpec {
+export interface TraversalSpec extends Omit<SelectionSpec, "_type"> {
   _type?: "TraversalSpec";
-  name?: string;
   type?: string;
   path?: string;
   skip?: boolean;
@@ -311,32 +310,27 @@ export interface VirtualDeviceBackingInfo {
   _type?: "VirtualDeviceBackingInfo";
 }
 
-export interface VirtualDeviceDeviceBackingInfo {
+export interface VirtualDeviceDeviceBackingInfo extends Omit<VirtualDeviceBackingInfo, "_type"> {
   _type?: "VirtualDeviceDeviceBackingInfo";
   deviceName?: string;
   useAutoDetect?: boolean;
 }
 
-export interface VirtualEthernetCardNetworkBackingInfo {
+export interface VirtualEthernetCardNetworkBackingInfo extends Omit<VirtualDeviceDeviceBackingInfo, "_type"> {
   _type?: "VirtualEthernetCardNetworkBackingInfo";
-  deviceName?: string;
-  useAutoDetect?: boolean;
   network?: ManagedObjectReference;
   inPassthroughMode?: boolean;
 }
 
-export interface VirtualDeviceFileBackingInfo {
+export interface VirtualDeviceFileBackingInfo extends Omit<VirtualDeviceBackingInfo, "_type"> {
   _type?: "VirtualDeviceFileBackingInfo";
   fileName?: string;
   datastore?: ManagedObjectReference;
   backingObjectId?: string;
 }
 
-export interface VirtualDiskFlatVer2BackingInfo {
+export interface VirtualDiskFlatVer2BackingInfo extends Omit<VirtualDeviceFileBackingInfo, "_type"> {
   _type?: "VirtualDiskFlatVer2BackingInfo";
-  fileName?: string;
-  datastore?: ManagedObjectReference;
-  backingObjectId?: string;
   diskMode?: string;
   split?: boolean;
   writeThrough?: boolean;
@@ -364,121 +358,41 @@ export interface VirtualDevice {
   unitNumber?: number;
 }
 
-export interface VirtualController {
+export interface VirtualController extends Omit<VirtualDevice, "_type"> {
   _type?: "VirtualController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
   busNumber?: number;
   device?: number[];
 }
 
-export interface VirtualIDEController {
+export interface VirtualIDEController extends Omit<VirtualController, "_type"> {
   _type?: "VirtualIDEController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  busNumber?: number;
-  device?: number[];
 }
 
-export interface VirtualSCSIController {
+export interface VirtualSCSIController extends Omit<VirtualController, "_type"> {
   _type?: "VirtualSCSIController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  busNumber?: number;
-  device?: number[];
   hotAddRemove?: boolean;
   sharedBus?: VirtualSCSISharing;
   scsiCtlrUnitNumber?: number;
 }
 
-export interface VirtualLsiLogicController {
+export interface VirtualLsiLogicController extends Omit<VirtualSCSIController, "_type"> {
   _type?: "VirtualLsiLogicController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  busNumber?: number;
-  device?: number[];
-  hotAddRemove?: boolean;
-  sharedBus?: VirtualSCSISharing;
-  scsiCtlrUnitNumber?: number;
 }
 
-export interface VirtualBusLogicController {
+export interface VirtualBusLogicController extends Omit<VirtualSCSIController, "_type"> {
   _type?: "VirtualBusLogicController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  busNumber?: number;
-  device?: number[];
-  hotAddRemove?: boolean;
-  sharedBus?: VirtualSCSISharing;
-  scsiCtlrUnitNumber?: number;
 }
 
-export interface VirtualLsiLogicSASController {
+export interface VirtualLsiLogicSASController extends Omit<VirtualSCSIController, "_type"> {
   _type?: "VirtualLsiLogicSASController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  busNumber?: number;
-  device?: number[];
-  hotAddRemove?: boolean;
-  sharedBus?: VirtualSCSISharing;
-  scsiCtlrUnitNumber?: number;
 }
 
-export interface ParaVirtualSCSIController {
+export interface ParaVirtualSCSIController extends Omit<VirtualSCSIController, "_type"> {
   _type?: "ParaVirtualSCSIController";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  busNumber?: number;
-  device?: number[];
-  hotAddRemove?: boolean;
-  sharedBus?: VirtualSCSISharing;
-  scsiCtlrUnitNumber?: number;
 }
 
-export interface VirtualEthernetCard {
+export interface VirtualEthernetCard extends Omit<VirtualDevice, "_type"> {
   _type?: "VirtualEthernetCard";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
   addressType?: string;
   macAddress?: string;
   wakeOnLanEnabled?: boolean;
@@ -487,100 +401,28 @@ export interface VirtualEthernetCard {
   uptCompatibilityEnabled?: boolean;
 }
 
-export interface VirtualVmxnet {
+export interface VirtualVmxnet extends Omit<VirtualEthernetCard, "_type"> {
   _type?: "VirtualVmxnet";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  addressType?: string;
-  macAddress?: string;
-  wakeOnLanEnabled?: boolean;
-  resourceAllocation?: unknown;
-  externalId?: string;
-  uptCompatibilityEnabled?: boolean;
 }
 
-export interface VirtualVmxnet3 {
+export interface VirtualVmxnet3 extends Omit<VirtualVmxnet, "_type"> {
   _type?: "VirtualVmxnet3";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  addressType?: string;
-  macAddress?: string;
-  wakeOnLanEnabled?: boolean;
-  resourceAllocation?: unknown;
-  externalId?: string;
-  uptCompatibilityEnabled?: boolean;
 }
 
-export interface VirtualE1000 {
+export interface VirtualE1000 extends Omit<VirtualEthernetCard, "_type"> {
   _type?: "VirtualE1000";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  addressType?: string;
-  macAddress?: string;
-  wakeOnLanEnabled?: boolean;
-  resourceAllocation?: unknown;
-  externalId?: string;
-  uptCompatibilityEnabled?: boolean;
 }
 
-export interface VirtualE1000e {
+export interface VirtualE1000e extends Omit<VirtualEthernetCard, "_type"> {
   _type?: "VirtualE1000e";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  addressType?: string;
-  macAddress?: string;
-  wakeOnLanEnabled?: boolean;
-  resourceAllocation?: unknown;
-  externalId?: string;
-  uptCompatibilityEnabled?: boolean;
 }
 
-export interface VirtualPCNet32 {
+export interface VirtualPCNet32 extends Omit<VirtualEthernetCard, "_type"> {
   _type?: "VirtualPCNet32";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
-  addressType?: string;
-  macAddress?: string;
-  wakeOnLanEnabled?: boolean;
-  resourceAllocation?: unknown;
-  externalId?: string;
-  uptCompatibilityEnabled?: boolean;
 }
 
-export interface VirtualDisk {
+export interface VirtualDisk extends Omit<VirtualDevice, "_type"> {
   _type?: "VirtualDisk";
-  key?: number;
-  deviceInfo?: Description;
-  backing?: BaseVirtualDeviceBackingInfo;
-  connectable?: VirtualDeviceConnectInfo;
-  slotInfo?: unknown;
-  controllerKey?: number;
-  unitNumber?: number;
   capacityInKB?: number;
   capacityInBytes?: number;
 }
@@ -663,10 +505,8 @@ export interface VirtualDiskSpec {
   adapterType?: string;
 }
 
-export interface FileBackedVirtualDiskSpec {
+export interface FileBackedVirtualDiskSpec extends Omit<VirtualDiskSpec, "_type"> {
   _type?: "FileBackedVirtualDiskSpec";
-  diskType?: string;
-  adapterType?: string;
   capacityKb?: number;
 }
 

@@ -10,10 +10,10 @@ import { readNetworkInfo } from "../../provider/driver/network/port-group";
 import { listVms, VmSummary } from "../../provider/driver/vm-state";
 import { VimSession } from "../../provider/vim/session";
 import { runTask } from "./vim-untyped";
-import { EsxSim, EsxSimOptions, startEsxSim } from "./esx-sim";
+import { EsxSim, EsxSimOptions, startEsxSim } from "../../scripts/lib/esx-sim";
 import { EsxPlugin, startEsxPlugin } from "./esx-plugin";
 import { FaultProxy, startFaultProxy } from "./fault-proxy";
-import { GlanceSim, startGlance } from "./glance-sim";
+import { GlanceSim, startGlance } from "../../scripts/lib/glance-sim";
 
 export interface FaultEnv {
   sim: EsxSim;
