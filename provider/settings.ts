@@ -97,21 +97,21 @@ export function settingsFromConfig(get: ConfigGetter, env: Environment = process
     } catch {
       throw new Error("esx:hosts must be a JSON object: alias -> {host, username, password, thumbprint, insecure}");
     }
-    for (const [alias, h] of Object.entries(parsed)) {
-      if (!h || typeof h.host !== "string") throw new Error(`esx:hosts.${alias}.host is required`);
+    for (const [alias, entry] of Object.entries(parsed)) {
+      if (!entry || typeof entry.host !== "string") throw new Error(`esx:hosts.${alias}.host is required`);
       hosts[alias] = {
-        host: h.host,
-        username: h.username ?? get("esx:username") ?? "root",
-        password: h.password ?? get("esx:password") ?? "",
-        thumbprint: h.thumbprint,
-        insecure: h.insecure === true || h.insecure === "true",
-        allowHttp: h.allowHttp === undefined ? allowHttp : h.allowHttp === true || h.allowHttp === "true",
+        host: entry.host,
+        username: entry.username ?? get("esx:username") ?? "root",
+        password: entry.password ?? get("esx:password") ?? "",
+        thumbprint: entry.thumbprint,
+        insecure: entry.insecure === true || entry.insecure === "true",
+        allowHttp: entry.allowHttp === undefined ? allowHttp : entry.allowHttp === true || entry.allowHttp === "true",
       };
     }
   }
   const maxOps = maxConcurrentOperations(get("esx:maxConcurrentOperations"));
   // Every operation holds at most one connection at a time; the task watcher's long poll and transfers need a few more.
-  for (const h of Object.values(hosts)) h.maxSockets = maxOps + 8;
+  for (const conn of Object.values(hosts)) conn.maxSockets = maxOps + 8;
   return {
     hosts,
     defaultHost: hosts[DEFAULT_HOST_ALIAS] ? DEFAULT_HOST_ALIAS : Object.keys(hosts).length === 1 ? Object.keys(hosts)[0] : undefined,

@@ -33,28 +33,28 @@ export function diff(_id: string, olds: ResourceProps, news: ResourceProps) {
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-async function createImport(inp: EsxImageInputs & { glanceImageId: string }) {
-  const h = hostHandle(inp.host);
-  const log = operationLogger(`${KIND} ${inp.glanceImageId}`, inp.resourceUrn);
+async function createImport(inputs: EsxImageInputs & { glanceImageId: string }) {
+  const target = hostHandle(inputs.host);
+  const log = operationLogger(`${KIND} ${inputs.glanceImageId}`, inputs.resourceUrn);
   try {
     const copy = await importImage(
-      await h.host(),
+      await target.host(),
       glanceClient(),
       {
-        glanceImageId: inp.glanceImageId,
-        datastore: inp.datastore,
-        folder: inp.folder,
-        diskType: inp.diskType,
-        owner: inp.resourceUrn,
-        placement: { host: inp.host, glanceImageId: inp.glanceImageId, datastore: inp.datastore, folder: inp.folder, diskType: inp.diskType },
+        glanceImageId: inputs.glanceImageId,
+        datastore: inputs.datastore,
+        folder: inputs.folder,
+        diskType: inputs.diskType,
+        owner: inputs.resourceUrn,
+        placement: { host: inputs.host, glanceImageId: inputs.glanceImageId, datastore: inputs.datastore, folder: inputs.folder, diskType: inputs.diskType },
       },
       log,
     );
     const outs = jsonClean<EsxImageOutputs>({
-      host: inp.host ?? null,
-      glanceImageId: inp.glanceImageId,
+      host: inputs.host ?? null,
+      glanceImageId: inputs.glanceImageId,
       datastore: copy.datastore,
-      folder: inp.folder,
+      folder: inputs.folder,
       diskType: copy.info.diskType,
       datastorePath: copy.datastorePath,
       capacityBytes: copy.info.capacityBytes,
@@ -67,33 +67,33 @@ async function createImport(inp: EsxImageInputs & { glanceImageId: string }) {
       imported: copy.imported,
       captureFrom: null,
       glance: null,
-      resourceUrn: inp.resourceUrn ?? null,
+      resourceUrn: inputs.resourceUrn ?? null,
     });
     return { id: copy.ref, outs };
   } catch (e) {
-    throw resourceError(KIND, inp.glanceImageId, h.display, e);
+    throw resourceError(KIND, inputs.glanceImageId, target.display, e);
   }
 }
 
-async function createCapture(inp: EsxImageInputs) {
-  const c = inp.captureFrom!;
-  const g = inp.glance!;
-  const h = hostHandle(inp.host ?? c.host ?? undefined);
-  const label = c.name ?? c.vmId;
-  const log = operationLogger(`${KIND} capture of ${label}`, inp.resourceUrn);
+async function createCapture(inputs: EsxImageInputs) {
+  const source = inputs.captureFrom!;
+  const glanceSpec = inputs.glance!;
+  const target = hostHandle(inputs.host ?? source.host ?? undefined);
+  const label = source.name ?? source.vmId;
+  const log = operationLogger(`${KIND} capture of ${label}`, inputs.resourceUrn);
   try {
     const glance = glanceClient();
     const captured = await captureImage(
-      await h.host(),
+      await target.host(),
       glance,
-      { vmId: c.vmId, vmName: c.name, datastore: inp.datastore, folder: inp.folder, owner: inp.resourceUrn, glance: g },
+      { vmId: source.vmId, vmName: source.name, datastore: inputs.datastore, folder: inputs.folder, owner: inputs.resourceUrn, glance: glanceSpec },
       log,
     );
     const outs = jsonClean<EsxImageOutputs>({
-      host: inp.host ?? c.host ?? null,
+      host: inputs.host ?? source.host ?? null,
       glanceImageId: captured.glanceImageId,
       datastore: captured.datastore,
-      folder: inp.folder,
+      folder: inputs.folder,
       diskType: null,
       datastorePath: null,
       capacityBytes: captured.capacityBytes,
@@ -104,26 +104,26 @@ async function createCapture(inp: EsxImageInputs) {
       checksum: captured.checksum,
       sizeBytes: captured.sizeBytes,
       imported: false,
-      captureFrom: normalCapture(c) as EsxImageOutputs["captureFrom"],
-      glance: normalGlance(g) as EsxImageOutputs["glance"],
-      resourceUrn: inp.resourceUrn ?? null,
+      captureFrom: normalCapture(source) as EsxImageOutputs["captureFrom"],
+      glance: normalGlance(glanceSpec) as EsxImageOutputs["glance"],
+      resourceUrn: inputs.resourceUrn ?? null,
     });
     return { id: captured.glanceImageId, outs };
   } catch (e) {
-    throw resourceError(KIND, `${g.name} (capture of ${label})`, h.display, e);
+    throw resourceError(KIND, `${glanceSpec.name} (capture of ${label})`, target.display, e);
   }
 }
 
 export async function create(news: ResourceProps) {
-  const inp = parseInputs(check({}, news));
-  if (inp.captureFrom) return createCapture(inp);
-  return createImport({ ...inp, glanceImageId: inp.glanceImageId! });
+  const inputs = parseInputs(check({}, news));
+  if (inputs.captureFrom) return createCapture(inputs);
+  return createImport({ ...inputs, glanceImageId: inputs.glanceImageId! });
 }
 
 /** A capture's name in messages: the Glance image it made. */
 function captureLabel(id: string, props: ResourceProps): string {
-  const g = props.glance as { name?: string } | null | undefined;
-  return `${g?.name ?? id} (Glance image ${str(props.glanceImageId) ?? id})`;
+  const glance = props.glance as { name?: string } | null | undefined;
+  return `${glance?.name ?? id} (Glance image ${str(props.glanceImageId) ?? id})`;
 }
 
 export async function read(id: string, props: ResourceProps) {
@@ -137,13 +137,13 @@ export async function read(id: string, props: ResourceProps) {
       throw resourceError(KIND, captureLabel(id, props), undefined, e);
     }
   }
-  const h = hostHandle(str(props.host));
+  const target = hostHandle(str(props.host));
   try {
     const key = { datastore: String(props.datastore), folder: str(props.folder) ?? "images", id: String(props.glanceImageId) };
-    if (!(await copyIsPresent(await h.host(), key, Number(props.capacityBytes)))) return { id: undefined, props: undefined };
+    if (!(await copyIsPresent(await target.host(), key, Number(props.capacityBytes)))) return { id: undefined, props: undefined };
     return { id, props: jsonClean({ ...props }) };
   } catch (e) {
-    throw resourceError(KIND, String(props.glanceImageId ?? id), h.display, e);
+    throw resourceError(KIND, String(props.glanceImageId ?? id), target.display, e);
   }
 }
 
@@ -160,12 +160,12 @@ export async function remove(id: string, props: ResourceProps) {
     }
     return;
   }
-  const h = hostHandle(str(props.host));
+  const target = hostHandle(str(props.host));
   const log = operationLogger(`${KIND} ${props.glanceImageId}`, str(props.resourceUrn));
   try {
     const key = { datastore: String(props.datastore), folder: str(props.folder) ?? "images", id: String(props.glanceImageId) };
-    await removeImportedImage(await h.host(), key, id, log);
+    await removeImportedImage(await target.host(), key, id, log);
   } catch (e) {
-    throw resourceError(KIND, String(props.glanceImageId ?? id), h.display, e);
+    throw resourceError(KIND, String(props.glanceImageId ?? id), target.display, e);
   }
 }

@@ -35,7 +35,7 @@ export function recordedLeases(props: ResourceProps): AddressLease[] {
   return recordedNics(props).map((n) => ({ ip: n.ip ?? null, cidr: n.network?.cidr ?? null }));
 }
 
-export function instanceOutputs(inp: ResourceProps, vm: VmState, nicInputs: InstanceNicInput[], adopted: boolean): EsxInstanceOutputs {
+export function instanceOutputs(inputs: ResourceProps, vm: VmState, nicInputs: InstanceNicInput[], adopted: boolean): EsxInstanceOutputs {
   const machineId = vm.extraConfig["machine.id"] || null;
   const byMac = new Map(decodeMachineId(machineId ?? "").nics.map((n) => [n.mac.toLowerCase(), n]));
   const root = vm.devices.disks[0];
@@ -55,11 +55,11 @@ export function instanceOutputs(inp: ResourceProps, vm: VmState, nicInputs: Inst
       requestedNicType: want?.nicType ?? null,
     };
   });
-  const { networks: _networks, diskGb: _diskGb, ...rest } = inp;
-  const image = inp.image as { datastore?: string } | undefined;
+  const { networks: _networks, diskGb: _diskGb, ...rest } = inputs;
+  const image = inputs.image as { datastore?: string } | undefined;
   return jsonClean({
     ...rest,
-    host: inp.host ?? null,
+    host: inputs.host ?? null,
     name: vm.name,
     vmId: vm.ref.value,
     uuid: vm.uuid,

@@ -89,23 +89,23 @@ function parse(news: ResourceProps): EsxInstanceInputs {
 const orUndefined = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
 /** The validated inputs as the driver's domain input. */
-export function instanceSpec(inp: EsxInstanceInputs): InstanceSpec {
+export function instanceSpec(inputs: EsxInstanceInputs): InstanceSpec {
   return {
-    name: inp.name!,
-    resourceUrn: inp.resourceUrn,
+    name: inputs.name!,
+    resourceUrn: inputs.resourceUrn,
     image: {
-      datastorePath: inp.image.datastorePath,
-      datastore: inp.image.datastore,
-      capacityBytes: inp.image.capacityBytes,
-      adapterType: parseAdapterType(inp.image.adapterType),
-      guestId: orUndefined(inp.image.guestId),
-      nicType: orUndefined(inp.image.nicType),
+      datastorePath: inputs.image.datastorePath,
+      datastore: inputs.image.datastore,
+      capacityBytes: inputs.image.capacityBytes,
+      adapterType: parseAdapterType(inputs.image.adapterType),
+      guestId: orUndefined(inputs.image.guestId),
+      nicType: orUndefined(inputs.image.nicType),
     },
-    cpus: inp.cpus,
-    memoryMb: inp.memoryMb,
-    diskGb: inp.diskGb,
-    cloneMode: inp.cloneMode,
-    networks: inp.networks.map((n) => ({
+    cpus: inputs.cpus,
+    memoryMb: inputs.memoryMb,
+    diskGb: inputs.diskGb,
+    cloneMode: inputs.cloneMode,
+    networks: inputs.networks.map((n) => ({
       network: {
         portGroup: n.network.portGroup,
         cidr: orUndefined(n.network.cidr),
@@ -117,65 +117,65 @@ export function instanceSpec(inp: EsxInstanceInputs): InstanceSpec {
       nicType: n.nicType,
       mac: n.mac,
     })),
-    guestId: inp.guestId,
-    adapterType: inp.adapterType,
-    powerState: inp.powerState,
-    userData: inp.userData,
-    waitForIpSeconds: inp.waitForIp?.timeoutSeconds,
-    shutdownTimeoutSeconds: inp.shutdownTimeoutSeconds,
-    adopt: inp.adopt,
+    guestId: inputs.guestId,
+    adapterType: inputs.adapterType,
+    powerState: inputs.powerState,
+    userData: inputs.userData,
+    waitForIpSeconds: inputs.waitForIp?.timeoutSeconds,
+    shutdownTimeoutSeconds: inputs.shutdownTimeoutSeconds,
+    adopt: inputs.adopt,
   };
 }
 
 export async function create(news: ResourceProps) {
-  const inp = parse(news);
-  const name = inp.name!;
-  const h = hostHandle(inp.host);
+  const inputs = parse(news);
+  const name = inputs.name!;
+  const target = hostHandle(inputs.host);
   try {
-    const r = await createInstance(await h.host(), instanceSpec(inp), operationLogger(`${KIND} ${name}`, inp.resourceUrn));
-    return { id: r.vm.ref.value, outs: instanceOutputs(inp, r.vm, inp.networks, r.adopted) };
+    const r = await createInstance(await target.host(), instanceSpec(inputs), operationLogger(`${KIND} ${name}`, inputs.resourceUrn));
+    return { id: r.vm.ref.value, outs: instanceOutputs(inputs, r.vm, inputs.networks, r.adopted) };
   } catch (e) {
-    if (!(e instanceof PartialFailure)) throw resourceError(KIND, name, h.display, e);
+    if (!(e instanceof PartialFailure)) throw resourceError(KIND, name, target.display, e);
     const partial = e as PartialInstance;
     // A partial resource is stored by the engine as is: it needs the serialized provider like any output.
-    const properties: Record<string, unknown> = { ...instanceOutputs(inp, partial.state.vm, inp.networks, partial.state.adopted) };
+    const properties: Record<string, unknown> = { ...instanceOutputs(inputs, partial.state.vm, inputs.networks, partial.state.adopted) };
     if (news.__provider !== undefined) properties.__provider = news.__provider;
-    throw resourceError(KIND, name, h.display, e, { id: partial.id, properties, reasons: [partial.message] });
+    throw resourceError(KIND, name, target.display, e, { id: partial.id, properties, reasons: [partial.message] });
   }
 }
 
 export async function read(id: string, props: ResourceProps) {
-  const h = hostHandle(props.host as string | undefined);
+  const target = hostHandle(props.host as string | undefined);
   try {
-    const vm = await readInstance(await h.host(), id);
+    const vm = await readInstance(await target.host(), id);
     if (!vm) return { id: undefined, props: undefined };
     return { id, props: instanceOutputs(props, vm, nicInputsFromOutputs(props), props.adopted === true) };
   } catch (e) {
-    throw resourceError(KIND, String(props.name ?? id), h.display, e);
+    throw resourceError(KIND, String(props.name ?? id), target.display, e);
   }
 }
 
 export async function update(id: string, olds: ResourceProps, news: ResourceProps) {
-  const inp = parse(news);
-  const h = hostHandle(inp.host);
+  const inputs = parse(news);
+  const target = hostHandle(inputs.host);
   try {
-    const reboot = (olds.rebootTrigger ?? null) !== (inp.rebootTrigger ?? null);
-    const r = await updateInstance(await h.host(), id, instanceSpec(inp), { reboot, previous: recordedLeases(olds) });
-    return { outs: instanceOutputs(inp, r.vm, inp.networks, olds.adopted === true) };
+    const reboot = (olds.rebootTrigger ?? null) !== (inputs.rebootTrigger ?? null);
+    const r = await updateInstance(await target.host(), id, instanceSpec(inputs), { reboot, previous: recordedLeases(olds) });
+    return { outs: instanceOutputs(inputs, r.vm, inputs.networks, olds.adopted === true) };
   } catch (e) {
-    throw resourceError(KIND, inp.name ?? id, h.display, e);
+    throw resourceError(KIND, inputs.name ?? id, target.display, e);
   }
 }
 
 export async function remove(id: string, props: ResourceProps) {
-  const h = hostHandle(props.host as string | undefined);
+  const target = hostHandle(props.host as string | undefined);
   try {
-    await destroyInstance(await h.host(), id, {
+    await destroyInstance(await target.host(), id, {
       shutdownTimeoutSeconds: typeof props.shutdownTimeoutSeconds === "number" ? props.shutdownTimeoutSeconds : 60,
       vmxPath: typeof props.vmxPath === "string" ? props.vmxPath : undefined,
       leases: recordedLeases(props),
     });
   } catch (e) {
-    throw resourceError(KIND, String(props.name ?? id), h.display, e);
+    throw resourceError(KIND, String(props.name ?? id), target.display, e);
   }
 }

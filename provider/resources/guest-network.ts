@@ -32,11 +32,11 @@ export function diff(_id: string, olds: ResourceProps, news: ResourceProps) {
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && !replaces.includes("portGroup") };
 }
 
-function outputs(inp: GuestNetworkInputs, networkId: string | null, vlanId: number, vswitch: string, created: boolean): GuestNetworkOutputs {
-  const cidr = inp.cidr ? normaliseCidr(inp.cidr) : undefined;
+function outputs(inputs: GuestNetworkInputs, networkId: string | null, vlanId: number, vswitch: string, created: boolean): GuestNetworkOutputs {
+  const cidr = inputs.cidr ? normaliseCidr(inputs.cidr) : undefined;
   return jsonClean<GuestNetworkOutputs>({
-    ...inp,
-    host: inp.host ?? null,
+    ...inputs,
+    host: inputs.host ?? null,
     vswitch,
     vlanId,
     cidr: cidr ?? null,
@@ -44,52 +44,52 @@ function outputs(inp: GuestNetworkInputs, networkId: string | null, vlanId: numb
     netmask: cidr ? netmask(cidr) : null,
     broadcast: cidr ? broadcast(cidr) : null,
     prefixLength: cidr ? prefix(cidr) : null,
-    gateway: inp.gateway ?? null,
-    allocationRange: inp.allocationRange ?? null,
+    gateway: inputs.gateway ?? null,
+    allocationRange: inputs.allocationRange ?? null,
     created,
   });
 }
 
 export async function create(news: ResourceProps) {
-  const inp = parseInputs(check({}, news));
-  const h = hostHandle(inp.host);
+  const inputs = parseInputs(check({}, news));
+  const target = hostHandle(inputs.host);
   try {
-    const pg = await ensurePortGroup(await h.host(), { name: inp.portGroup, vswitch: inp.vswitch, vlanId: inp.vlanId, adopt: inp.adopt });
-    return { id: inp.portGroup, outs: outputs(inp, pg.networkId, pg.vlanId, pg.vswitch, pg.created) };
+    const pg = await ensurePortGroup(await target.host(), { name: inputs.portGroup, vswitch: inputs.vswitch, vlanId: inputs.vlanId, adopt: inputs.adopt });
+    return { id: inputs.portGroup, outs: outputs(inputs, pg.networkId, pg.vlanId, pg.vswitch, pg.created) };
   } catch (e) {
-    throw resourceError(KIND, inp.portGroup, h.display, e);
+    throw resourceError(KIND, inputs.portGroup, target.display, e);
   }
 }
 
 export async function read(id: string, props: ResourceProps) {
-  const h = hostHandle(props.host as string | undefined);
+  const target = hostHandle(props.host as string | undefined);
   try {
-    const pg = await readPortGroup(await h.host(), id);
+    const pg = await readPortGroup(await target.host(), id);
     if (!pg) return { id: undefined, props: undefined };
-    const inp = { ...(props as GuestNetworkInputs), portGroup: id };
-    return { id, props: outputs(inp, pg.networkId ?? (props.networkId as string | undefined) ?? null, pg.vlanId, pg.vswitch, props.created !== false) };
+    const inputs = { ...(props as GuestNetworkInputs), portGroup: id };
+    return { id, props: outputs(inputs, pg.networkId ?? (props.networkId as string | undefined) ?? null, pg.vlanId, pg.vswitch, props.created !== false) };
   } catch (e) {
-    throw resourceError(KIND, id, h.display, e);
+    throw resourceError(KIND, id, target.display, e);
   }
 }
 
 export async function update(id: string, olds: ResourceProps, news: ResourceProps) {
-  const inp = parseInputs(check({}, news));
-  const h = hostHandle(inp.host);
+  const inputs = parseInputs(check({}, news));
+  const target = hostHandle(inputs.host);
   try {
-    if (olds.vlanId !== inp.vlanId || olds.vswitch !== inp.vswitch) await updatePortGroup(await h.host(), id, inp.vswitch, inp.vlanId);
-    return { outs: outputs(inp, (olds.networkId as string | undefined) ?? null, inp.vlanId, inp.vswitch, olds.created !== false) };
+    if (olds.vlanId !== inputs.vlanId || olds.vswitch !== inputs.vswitch) await updatePortGroup(await target.host(), id, inputs.vswitch, inputs.vlanId);
+    return { outs: outputs(inputs, (olds.networkId as string | undefined) ?? null, inputs.vlanId, inputs.vswitch, olds.created !== false) };
   } catch (e) {
-    throw resourceError(KIND, id, h.display, e);
+    throw resourceError(KIND, id, target.display, e);
   }
 }
 
 export async function remove(id: string, props: ResourceProps) {
   if (props.created === false) return; // adopted: left in place
-  const h = hostHandle(props.host as string | undefined);
+  const target = hostHandle(props.host as string | undefined);
   try {
-    await removePortGroup(await h.host(), id);
+    await removePortGroup(await target.host(), id);
   } catch (e) {
-    throw resourceError(KIND, id, h.display, e);
+    throw resourceError(KIND, id, target.display, e);
   }
 }

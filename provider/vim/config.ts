@@ -28,12 +28,12 @@ export interface Endpoint {
 }
 
 export function endpointOf(host: string): Endpoint {
-  const h = host.trim();
-  if (/^https?:\/\//i.test(h)) {
-    const u = new URL(h);
+  const written = host.trim();
+  if (/^https?:\/\//i.test(written)) {
+    const u = new URL(written);
     const base = `${u.protocol}//${u.host}`;
     return { sdkUrl: `${base}${u.pathname && u.pathname !== "/" ? u.pathname : "/sdk"}`, baseUrl: base, display: u.host, secure: u.protocol === "https:" };
   }
-  const u = new URL(`https://${h}`);
+  const u = new URL(`https://${written}`);
   return { sdkUrl: `https://${u.host}/sdk`, baseUrl: `https://${u.host}`, display: u.host, secure: true };
 }

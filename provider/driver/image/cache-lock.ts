@@ -30,12 +30,12 @@ export interface LockOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function withDatastoreLock<T>(host: EsxHost, datastore: string, lockDir: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
+export async function withDatastoreLock<T>(host: EsxHost, datastore: string, lockDir: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const ctx = host.ctx;
-  const staleMs = o.staleMs ?? host.driver.options.lockStaleMs;
-  const heartbeatMs = o.heartbeatMs ?? Math.min(20_000, staleMs / 4);
-  const pollMs = o.pollMs ?? 1000;
-  const deadline = Date.now() + (o.timeoutMs ?? 6 * 3600_000);
+  const staleMs = options.staleMs ?? host.driver.options.lockStaleMs;
+  const heartbeatMs = options.heartbeatMs ?? Math.min(20_000, staleMs / 4);
+  const pollMs = options.pollMs ?? 1000;
+  const deadline = Date.now() + (options.timeoutMs ?? 6 * 3600_000);
   const owner = { datastore, path: `${lockDir}/owner` };
   const me = JSON.stringify({ host: os.hostname(), pid: process.pid, since: new Date().toISOString() });
   let missingSince: number | undefined;
@@ -53,14 +53,14 @@ export async function withDatastoreLock<T>(host: EsxHost, datastore: string, loc
       stale = st.ageMs !== undefined && st.ageMs > staleMs;
     }
     if (stale) {
-      o.log?.(`lock ${dsPath(datastore, lockDir)} is stale (holder stopped updating it): taking it over`);
+      options.log?.(`lock ${dsPath(datastore, lockDir)} is stale (holder stopped updating it): taking it over`);
       await deleteDatastorePath(host, dsPath(datastore, lockDir));
       missingSince = undefined;
       continue;
     }
     if (now > deadline) throw new Error(`timed out waiting for the lock ${dsPath(datastore, lockDir)} (another import of this image is running)`);
     if (now - lastLog > 10_000) {
-      o.log?.(`waiting for another import of this image to finish (lock ${dsPath(datastore, lockDir)})`);
+      options.log?.(`waiting for another import of this image to finish (lock ${dsPath(datastore, lockDir)})`);
       lastLog = now;
     }
     await sleep(pollMs);
@@ -81,7 +81,7 @@ export async function withDatastoreLock<T>(host: EsxHost, datastore: string, loc
     clearInterval(timer);
     await beating;
     await deleteDatastorePath(host, dsPath(datastore, lockDir)).catch((e) => {
-      o.log?.(`could not remove the lock ${dsPath(datastore, lockDir)}: ${(e as Error).message} (it expires after ${staleMs / 1000} s)`);
+      options.log?.(`could not remove the lock ${dsPath(datastore, lockDir)}: ${(e as Error).message} (it expires after ${staleMs / 1000} s)`);
     });
   }
 }
