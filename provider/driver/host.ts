@@ -4,7 +4,6 @@
  * host's context (its discovered objects and placement, vim/esx wrappers for its service objects) that every
  * use case takes as its first argument.
  */
-import { Datastore } from "../esx/datastore";
 import { FileManager } from "../esx/file-manager";
 import { Folder } from "../esx/folder";
 import { connect, HostContext, hostContext, Placement } from "../esx/host";
@@ -86,10 +85,6 @@ export class EsxHost {
 
   vm(ref: MoRef<"VirtualMachine">): VirtualMachine {
     return new VirtualMachine(this.session, ref);
-  }
-
-  datastore(ref: MoRef<"Datastore">): Datastore {
-    return new Datastore(this.session, ref);
   }
 
   /** With traceCalls, returns a function that prints the vSphere calls made since (meaningful when run alone). */

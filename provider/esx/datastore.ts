@@ -1,10 +1,8 @@
 /**
- * Datastore: its summary (read with the host's inventory, host.ts), and datastore paths ("[ds] dir/file"), the
- * names FileManager, VirtualDiskManager and VM configurations use for files.
+ * Datastore paths ("[ds] dir/file"): the names FileManager, VirtualDiskManager and VM configurations use for
+ * files. Datastores themselves (and the HostSystem) are read once, with the host's inventory (host.ts); no
+ * vSphere method of theirs is called, so they have no wrapper.
  */
-import { ManagedObject } from "./managed-object";
-
-export class Datastore extends ManagedObject<"Datastore"> {}
 
 /** "[ds] rel/path" */
 export function dsPath(datastore: string, rel: string): string {
