@@ -20,6 +20,13 @@ module.exports = {
       to: { path: layer(["vim", "esx"]) },
     },
     {
+      name: "resources-through-driver",
+      comment: "Handlers reach Glance through the driver's use cases (the runtime builds the client); only Glance's attribute names are shared.",
+      severity: "error",
+      from: { path: "^provider/resources/" },
+      to: { path: "^provider/glance/", pathNot: "^provider/glance/image\\.ts$" },
+    },
+    {
       name: "dynamic-not-to-resources",
       comment:
         "The dynamic-provider plumbing serves the resources without knowing them: the kind -> handlers registry is provider/plugin.ts. " +

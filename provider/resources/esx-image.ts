@@ -11,10 +11,9 @@ import { checkWithSchema, CheckOutcome } from "../dynamic/check";
 import { resourceError } from "../dynamic/errors";
 import { glanceClient, hostHandle } from "../dynamic/runtime";
 import { copyIsPresent } from "../driver/image/cache";
-import { captureImage, glanceChecksum } from "../driver/image/capture";
+import { captureImage, readCapturedImage, removeCapturedImage } from "../driver/image/capture";
 import { importImage, removeImportedImage } from "../driver/image/import";
 import { imageGuestId, imageNicType } from "../driver/image/properties";
-import { GlanceError } from "../glance/errors";
 import { operationLogger } from "../log";
 import { jsonClean, parseInputs, ResourceProps } from "./common";
 import { diffByTable } from "./fields";
@@ -129,11 +128,10 @@ function captureLabel(id: string, props: ResourceProps): string {
 export async function read(id: string, props: ResourceProps) {
   if (props.captureFrom) {
     try {
-      const img = await glanceClient().getImage(str(props.glanceImageId) ?? id);
-      if (img.status !== "active") return { id: undefined, props: undefined };
-      return { id, props: jsonClean({ ...props, sizeBytes: img.size, checksum: glanceChecksum(img) }) };
+      const img = await readCapturedImage(glanceClient(), str(props.glanceImageId) ?? id);
+      if (!img) return { id: undefined, props: undefined };
+      return { id, props: jsonClean({ ...props, ...img }) };
     } catch (e) {
-      if (e instanceof GlanceError && e.status === 404) return { id: undefined, props: undefined };
       throw resourceError(KIND, captureLabel(id, props), undefined, e);
     }
   }
@@ -154,7 +152,7 @@ export async function update(): Promise<{ outs: EsxImageOutputs }> {
 export async function remove(id: string, props: ResourceProps) {
   if (props.captureFrom) {
     try {
-      await glanceClient().deleteImage(str(props.glanceImageId) ?? id);
+      await removeCapturedImage(glanceClient(), str(props.glanceImageId) ?? id);
     } catch (e) {
       throw resourceError(KIND, captureLabel(id, props), undefined, e);
     }

@@ -18,6 +18,7 @@ import { Readable } from "node:stream";
 import { dsPath, parseDsPath } from "../../esx/datastore";
 import { openDatastoreFile, readSmallFile, writeSmallFile } from "../../esx/transfer";
 import { GlanceClient } from "../../glance/client";
+import { GlanceError } from "../../glance/errors";
 import { GlanceImage } from "../../glance/image";
 import { ADAPTERS, adapterOfController, AdapterType, DEFAULT_ADAPTER } from "../../hardware";
 import type { MoRef } from "../../vim/xml";
@@ -233,4 +234,21 @@ export async function captureImage(host: EsxHost, glance: GlanceClient, spec: Ca
     if (left.length) err.message += `; cleanup left behind: ${left.join("; ")}`;
     throw err;
   }
+}
+
+/** A captured image as Glance has it now (size and checksum); undefined when it is gone or no longer active. */
+export async function readCapturedImage(glance: GlanceClient, glanceImageId: string): Promise<{ sizeBytes: number | null; checksum: string } | undefined> {
+  try {
+    const img = await glance.getImage(glanceImageId);
+    if (img.status !== "active") return undefined;
+    return { sizeBytes: img.size, checksum: glanceChecksum(img) };
+  } catch (e) {
+    if (e instanceof GlanceError && e.status === 404) return undefined;
+    throw e;
+  }
+}
+
+/** Deletes a captured image from Glance (a capture leaves nothing else behind). */
+export function removeCapturedImage(glance: GlanceClient, glanceImageId: string): Promise<void> {
+  return glance.deleteImage(glanceImageId);
 }
