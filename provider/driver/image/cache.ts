@@ -98,39 +98,36 @@ export async function placeImage(
   log: Logger,
 ): Promise<PlacedImage> {
   const { datastore: ds } = key;
-  const loc = imageLocation(key.folder, key.id);
-  await makeDirectory(host, dsPath(ds, key.folder), true);
-  return withDatastoreLock(
-    host,
-    ds,
-    loc.lock,
-    async () => {
-      const existing = await readFinished(host, key);
-      if (existing) {
-        if (diskType && existing.diskType !== diskType) {
-          throw new Error(
-            `the copy at ${dsPath(ds, loc.descriptor)} is ${existing.diskType}, not ${diskType}: use diskType ${existing.diskType} or another folder`,
-          );
-        }
-        if (await addRef(host.ctx, ds, loc.dir, ref)) log(`adopting the finished copy at ${dsPath(ds, loc.descriptor)}`);
-        else log(`the finished copy at ${dsPath(ds, loc.descriptor)} already lists this resource (an interrupted create): using it`);
-        return { info: existing, imported: false };
-      }
-      await deleteDatastorePath(host, dsPath(ds, loc.dir)); // leftovers of an interrupted import
-      await makeDirectory(host, dsPath(ds, loc.dir));
-      try {
-        const done = await fill({ datastore: ds, dir: loc.dir, base: key.id });
-        await addRef(host.ctx, ds, loc.dir, ref);
-        return { info: done, imported: true };
-      } catch (e) {
-        await deleteDatastorePath(host, dsPath(ds, loc.dir)).catch((d) =>
-          log(`could not remove [${ds}] ${loc.dir} after the failure: ${(d as Error).message}`),
+  return underCopyLock(host, key, log, async (loc) => {
+    const existing = await readFinished(host, key);
+    if (existing) {
+      if (diskType && existing.diskType !== diskType) {
+        throw new Error(
+          `the copy at ${dsPath(ds, loc.descriptor)} is ${existing.diskType}, not ${diskType}: use diskType ${existing.diskType} or another folder`,
         );
-        throw e;
       }
-    },
-    { log },
-  );
+      if (await addRef(host.ctx, ds, loc.dir, ref)) log(`adopting the finished copy at ${dsPath(ds, loc.descriptor)}`);
+      else log(`the finished copy at ${dsPath(ds, loc.descriptor)} already lists this resource (an interrupted create): using it`);
+      return { info: existing, imported: false };
+    }
+    await deleteDatastorePath(host, dsPath(ds, loc.dir)); // leftovers of an interrupted import
+    await makeDirectory(host, dsPath(ds, loc.dir));
+    try {
+      const done = await fill({ datastore: ds, dir: loc.dir, base: key.id });
+      await addRef(host.ctx, ds, loc.dir, ref);
+      return { info: done, imported: true };
+    } catch (e) {
+      await deleteDatastorePath(host, dsPath(ds, loc.dir)).catch((d) => log(`could not remove [${ds}] ${loc.dir} after the failure: ${(d as Error).message}`));
+      throw e;
+    }
+  });
+}
+
+/** Runs `fn` holding the copy's datastore lock (the folder is made first: the lock directory lives in it). */
+async function underCopyLock<T>(host: EsxHost, key: CacheKey, log: Logger, fn: (loc: ReturnType<typeof imageLocation>) => Promise<T>): Promise<T> {
+  const loc = imageLocation(key.folder, key.id);
+  await makeDirectory(host, dsPath(key.datastore, key.folder), true);
+  return withDatastoreLock(host, key.datastore, loc.lock, () => fn(loc), { log });
 }
 
 /** The parent file names of a disk backing's chain (parent, grandparent, ...). */
@@ -161,25 +158,17 @@ export async function vmsUsingParentDisk(host: EsxHost, datastorePath: string): 
  */
 export async function releaseImage(host: EsxHost, key: CacheKey, ref: string, log: Logger): Promise<void> {
   const { datastore: ds } = key;
-  const loc = imageLocation(key.folder, key.id);
-  const path = dsPath(ds, loc.descriptor);
-  await makeDirectory(host, dsPath(ds, key.folder), true);
-  await withDatastoreLock(
-    host,
-    ds,
-    loc.lock,
-    async () => {
-      const others = (await refIds(host.ctx, ds, loc.dir)).filter((r) => r !== ref);
-      if (others.length) {
-        await removeRef(host.ctx, ds, loc.dir, ref);
-        log(`${others.length} other EsxImage resource(s) still use ${path}: the disk stays`);
-        return;
-      }
-      const vms = await vmsUsingParentDisk(host, path);
-      if (vms.length) throw new Error(`${path} is the linked-clone parent of VM(s) ${vms.join(", ")}: nothing was removed; delete those VMs first`);
-      await deleteVirtualDisk(host, path);
-      await deleteDatastorePath(host, dsPath(ds, loc.dir));
-    },
-    { log },
-  );
+  await underCopyLock(host, key, log, async (loc) => {
+    const path = dsPath(ds, loc.descriptor);
+    const others = (await refIds(host.ctx, ds, loc.dir)).filter((r) => r !== ref);
+    if (others.length) {
+      await removeRef(host.ctx, ds, loc.dir, ref);
+      log(`${others.length} other EsxImage resource(s) still use ${path}: the disk stays`);
+      return;
+    }
+    const vms = await vmsUsingParentDisk(host, path);
+    if (vms.length) throw new Error(`${path} is the linked-clone parent of VM(s) ${vms.join(", ")}: nothing was removed; delete those VMs first`);
+    await deleteVirtualDisk(host, path);
+    await deleteDatastorePath(host, dsPath(ds, loc.dir));
+  });
 }
