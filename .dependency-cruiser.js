@@ -28,11 +28,9 @@ module.exports = {
     },
     {
       name: "dynamic-not-to-resources",
-      comment:
-        "The dynamic-provider plumbing serves the resources without knowing them: the kind -> handlers registry is provider/plugin.ts. " +
-        "provider/dynamic/handlers.ts is the old entry module kept for states written by 0.1; it only re-exports provider/plugin.ts.",
+      comment: "The dynamic-provider plumbing serves the resources without knowing them: the kind -> handlers registry is provider/plugin.ts.",
       severity: "error",
-      from: { path: "^provider/dynamic/", pathNot: "^provider/dynamic/handlers\\.ts$" },
+      from: { path: "^provider/dynamic/" },
       to: { path: `${layer(["resources"])}|^provider/plugin\\.ts$` },
     },
     {

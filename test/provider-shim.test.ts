@@ -17,10 +17,3 @@ for (const kind of ["GuestNetwork", "EsxImage", "EsxInstance"] as const) {
     }
   });
 }
-
-test("states written before the plugin entry moved still load: provider/dynamic/handlers hands over to provider/plugin", () => {
-  const old = require("../provider/dynamic/handlers") as typeof import("../provider/plugin");
-  const entry = require("../provider/plugin") as typeof import("../provider/plugin");
-  expect(old.handlers).toBe(entry.handlers);
-  expect(Object.keys(old.handlers("EsxInstance")).sort()).toEqual(["check", "configure", "create", "delete", "diff", "read", "update"]);
-});
