@@ -36,8 +36,8 @@ import {
   type EncodeStats,
   type StreamOptimizedImageOptions,
 } from "../provider/vmdk";
-import { startEsxSim } from "../test/support/esx-sim";
-import { startGlance } from "../test/support/glance-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
+import { startGlance } from "../scripts/lib/glance-sim";
 import { makeFsImage, makeRandomFile, makeRaw, makeTextFile, QEMU_IMG, uploadToGlance } from "./images";
 import { BenchOptions, Cleanup, fmt, GiB, MiB, Row, timed } from "./lib";
 import { WorkerDeflatePool } from "./zlib-workers";

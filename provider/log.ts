@@ -42,8 +42,17 @@ export function engineAddress(argv: string[] = process.argv): string | undefined
   return /^[\w.\-[\]:]+:\d+$/.test(addr) ? addr : undefined;
 }
 
+/** The generated protobuf message of Engine.Log (@pulumi/pulumi/proto/engine_pb.js, loaded at run time). */
+interface LogRequestMessage {
+  setSeverity(v: number): void;
+  setMessage(v: string): void;
+  setUrn(v: string): void;
+  setStreamid(v: number): void;
+  setEphemeral(v: boolean): void;
+}
+
 let client: EngineClient | undefined;
-let engproto: any;
+let engproto: { LogRequest: new () => LogRequestMessage } | undefined;
 let failed = false;
 let last: Promise<void> = Promise.resolve();
 
@@ -84,7 +93,7 @@ export function log(severity: Severity, message: string, opts: LogOptions = {}):
   last = last.then(
     () =>
       new Promise<void>((resolve) => {
-        const req = new engproto.LogRequest();
+        const req = new engproto!.LogRequest();
         req.setSeverity(SEVERITY_CODES[severity]);
         req.setMessage(message);
         req.setUrn(opts.urn ?? "");

@@ -16,12 +16,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { packageRoot } from "../provider/paths";
-import { retrieveInventory } from "../provider/vim/property-collector";
+import { retrieveInventory } from "../test/support/vim-untyped";
 import { VimSession } from "../provider/vim/session";
 import { runDestroy, runUp } from "../test/harness/engine";
 import { startPlugin } from "../test/harness/plugin";
-import { startEsxSim } from "../test/support/esx-sim";
-import { startGlance } from "../test/support/glance-sim";
+import { startEsxSim } from "./lib/esx-sim";
+import { startGlance } from "./lib/glance-sim";
 
 const say = (s = "") => console.log(s);
 

@@ -4,7 +4,7 @@
  * rebootTrigger change reboots through RebootGuest (not a reset), and delete shuts the guest down with
  * ShutdownGuest instead of a hard power-off. The proxy between plugin and host shows which calls were made.
  */
-import { readVm, vmRef } from "../provider/esx/vm";
+import { readVm, vmRef } from "../provider/driver/vm-state";
 import { DS, FaultEnv, makeBaseDisk, smallInstanceInputs, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";
 

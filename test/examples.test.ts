@@ -19,15 +19,15 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { GlanceClient } from "../provider/glance/client";
 import { decodeMachineId } from "../provider/guest/machine-id";
-import { retrieveInventory } from "../provider/vim/property-collector";
+import { retrieveInventory } from "./support/vim-untyped";
 import { VimSession } from "../provider/vim/session";
 import { runDestroy, runUp, UpResult } from "./harness/engine";
 import { discoverExamples, effectProblems, EXAMPLE_PASSPHRASE, hostAliases, simSession, SimStack, simStack, snapshot, stacksOf } from "./harness/examples";
 import { startPlugin, PluginClient } from "./harness/plugin";
 import { loadState } from "./harness/state";
 import { readStackConfig, ProjectInfo } from "./harness/stack-config";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const root = path.resolve(__dirname, "..");
 const examples = discoverExamples();

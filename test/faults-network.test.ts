@@ -4,7 +4,7 @@
  * groups Pulumi knows about, and a call that changes the host is never repeated blindly (the proxy log shows
  * it once; after a lost answer the provider reads what the host did).
  */
-import { readNetworkInfo } from "../provider/esx/network";
+import { readNetworkInfo } from "../provider/driver/network/port-group";
 import { FaultRule } from "./support/fault-proxy";
 import { FaultEnv, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";

@@ -23,8 +23,8 @@ import { discoverExamples, simStack, stacksOf, EXAMPLE_PASSPHRASE, hostAliases }
 import { SECRET_SIG, SIG_KEY } from "./harness/grpc";
 import { startPlugin, PluginClient } from "./harness/plugin";
 import { readStackConfig } from "./harness/stack-config";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const PASSWORD = `esxpw-${crypto.randomBytes(9).toString("hex")}`;
 const TOKEN = `gltok-${crypto.randomBytes(9).toString("hex")}`;

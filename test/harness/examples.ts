@@ -11,10 +11,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostContext } from "../../provider/esx/host";
-import { readNetworkInfo } from "../../provider/esx/network";
-import { retrieveInventory } from "../../provider/vim/property-collector";
+import { readNetworkInfo } from "../../provider/driver/network/port-group";
+import { retrieveInventory } from "../support/vim-untyped";
 import { VimSession } from "../../provider/vim/session";
-import type { EsxSim } from "../support/esx-sim";
+import type { EsxSim } from "../../scripts/lib/esx-sim";
 import { readProject, readStackConfig, stringify, ProjectInfo } from "./stack-config";
 
 export const EXAMPLES_DIR = path.resolve(__dirname, "..", "..", "examples");
