@@ -39,3 +39,5 @@ ln -sfn .. node_modules/pulumi-esx
 echo "setup: building (tsc) and the embedded ESX host (go)"
 npx tsc -p tsconfig.json
 bash sim/esx/build.sh
+
+bash scripts/pulumi-cli.sh
