@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { providerShim } from "./shim";
+import { providerShim, resourceUrnOf } from "./shim";
 import { SECRET_OUTPUTS } from "../provider/schema/secrets";
 import { EsxInstanceOutputs } from "./args.generated";
 import type { EsxInstanceArgs, EsxInstanceImageArgs, EsxInstanceNetworksArgs, EsxInstanceNetworksNetworkArgs } from "./args.generated";
@@ -62,7 +62,9 @@ function nicInput(n: pulumi.Input<EsxInstanceNetworksArgs>): pulumi.Input<EsxIns
  */
 export class EsxInstance extends EsxInstanceOutputs {
   constructor(name: string, args: EsxInstanceArgs, opts?: pulumi.CustomResourceOptions) {
-    const resourceUrn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::pulumi-nodejs:dynamic/esx:EsxInstance::${name}`;
+    // The URN the engine gives this resource (parent's type chain included), known before registration: the VM's
+    // pulumi-esx.urn marker, by which the next up finishes an interrupted create.
+    const resourceUrn = resourceUrnOf(name, "EsxInstance", opts);
     super(
       providerShim("EsxInstance"),
       name,

@@ -88,14 +88,43 @@ export function findCli(): Cli {
 
 let installed: string | undefined;
 
+/** This process's identity: PID and start time (a later process with the same PID is another one). */
+function processKey(): string {
+  const stat = fs.readFileSync("/proc/self/stat", "utf8");
+  return `${process.pid}-${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}`;
+}
+
+function programsDir(): string {
+  return path.join(os.tmpdir(), `pulumi-esx-programs-${processKey()}`);
+}
+
 /**
- * The directory holding node_modules/{pulumi-esx,@pulumi/pulumi} installed from `npm pack` of this repository;
- * made once per process (removed when it exits). Program directories are created below it.
+ * Kills (SIGKILL) every process still running in this process's program directories (a runner, pulumi, and the
+ * plugins pulumi starts in process groups of their own, which outlive a killed pulumi) and removes the
+ * directory. Run at exit and by jest's global teardown.
+ */
+export function stopPrograms(): number {
+  const dir = programsDir();
+  if (!fs.existsSync(dir)) return 0;
+  const left = processesIn(dir);
+  for (const p of left) killTree(p.pid, "SIGKILL");
+  fs.rmSync(dir, { recursive: true, force: true });
+  return left.length;
+}
+
+/**
+ * The directory holding node_modules/{pulumi-esx,@pulumi/pulumi} installed from `npm pack` of this repository,
+ * made once per process: jest runs every test file of a run in one process (--runInBand) but gives each its own
+ * module registry, so the directory is found again by name. Removed when the process exits. Program directories
+ * are created below it.
  */
 export function programsRoot(): string {
   if (installed) return installed;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-esx-programs-"));
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = programsDir();
+  process.once("exit", stopPrograms);
+  if (fs.existsSync(path.join(dir, "ready"))) return (installed = dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, "programs"), { recursive: true });
   const npm = (args: string[], cwd: string) =>
     execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, encoding: "utf8", stdio: "pipe" });
   const out = npm(["pack", "--pack-destination", dir, "--json"], REPO);
@@ -103,7 +132,7 @@ export function programsRoot(): string {
   const sdk = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8")).version;
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "pulumi-esx-programs", private: true }));
   npm(["install", "--prefer-offline", tarball, `@pulumi/pulumi@${sdk}`], dir);
-  fs.mkdirSync(path.join(dir, "programs"));
+  fs.writeFileSync(path.join(dir, "ready"), "");
   return (installed = dir);
 }
 
@@ -145,12 +174,9 @@ export interface ProgramSource {
   config?: Record<string, unknown>;
 }
 
-let programs = 0;
-
 /** A program directory below programsRoot(), not yet compiled (see compilePrograms / Workspace.program). */
 export function makeProgramDir(src: ProgramSource, label: string): string {
-  const dir = path.join(programsRoot(), "programs", `${label}-${++programs}`);
-  fs.mkdirSync(dir, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(programsRoot(), "programs", `${label}-`));
   if (src.example) {
     for (const f of fs.readdirSync(src.example)) {
       if (/^Pulumi(\..+)?\.ya?ml$/.test(f) || f === "index.ts") fs.copyFileSync(path.join(src.example, f), path.join(dir, f));
