@@ -11,6 +11,8 @@
  *   - image import progress is what pulumi printed (ephemeral info diagnostics of the EsxImage, up to 100%);
  *   - destroying a stack leaves the other stacks' resources intact; after all destroys the hosts hold exactly
  *     what they held before (port groups, VMs, datastore files; only the empty shared image folder stays).
+ *   - the password and a Glance token (both set with --secret) appear nowhere in what pulumi printed or in the
+ *     backend's files.
  * Example-specific checks (addresses in machine.id, one VM per host, ...) are in EXTRA below. The examples'
  * index.ts are type-checked against the installed package's declarations when their programs are compiled.
  */
@@ -25,6 +27,7 @@ import { retrieveInventory } from "../provider/vim/property-collector";
 import { VimSession } from "../provider/vim/session";
 import { discoverExamples, effectProblems, Example, hostAliases, initExampleStack, simSession, SimStack, snapshot, stackFileConfig } from "./cli/examples";
 import { changes, compilePrograms, diagnostics, EXAMPLE_PASSPHRASE, makeProgramDir, Program, resourcesOf, RunnerResult, Workspace } from "./cli/pulumi";
+import { findSecrets, findSecretsInFiles } from "./cli/scan";
 import { EsxSim, startEsxSim } from "./support/esx-sim";
 import { GlanceSim, startGlance } from "./support/glance-sim";
 
@@ -179,14 +182,17 @@ describe.each(examples.map((e) => [e.name, e] as const))("example %s", (name, ex
   test("all stacks up at once converge, a second up changes nothing, stacks do not disturb each other, destroy leaves the hosts as before", async () => {
     const prog = programs.get(name)!;
     const password = `sim-${crypto.randomBytes(6).toString("hex")}`;
+    const glanceToken = `tok-${crypto.randomBytes(6).toString("hex")}`;
+    const results: RunnerResult[] = [];
     const sims = await Promise.all(Array.from({ length: hostsNeeded(ex) }, () => startEsxSim({ tls: true, password })));
     try {
       const before = await Promise.all(sims.map(snapshot));
-      const stacks = ex.stacks.map((s) => initExampleStack(prog, ex, s, { sims, glanceUrl: glance.url, provided: { glanceImageId: imageId } }));
+      const stacks = ex.stacks.map((s) => initExampleStack(prog, ex, s, { sims, glanceUrl: glance.url, provided: { glanceImageId: imageId }, glanceToken }));
 
       // every stack at once (teams: two stacks on one host at the same time)
       const firsts = await Promise.all(stacks.map((st) => prog.up(st.stack)));
       const ran: Ran[] = stacks.map((st, i) => ({ st, first: firsts[i] }));
+      results.push(...firsts);
       for (const r of ran) {
         const ops = Object.values(changes(r.first)).flat();
         expect(ops.length).toBeGreaterThan(1);
@@ -197,6 +203,7 @@ describe.each(examples.map((e) => [e.name, e] as const))("example %s", (name, ex
       // every stack again, after all were deployed: nothing changed for any of them
       for (const r of ran) {
         const again = await prog.up(r.st.stack, { expectNoChanges: true });
+        results.push(again);
         expect(changes(again)).toEqual({});
         expect(again.stdout).toMatch(/Resources:\s+\d+ unchanged/);
         expect(await effectProblems(resourcesOf(prog.export(r.st.stack)), r.st)).toEqual([]);
@@ -220,6 +227,7 @@ describe.each(examples.map((e) => [e.name, e] as const))("example %s", (name, ex
       // destroy in reverse order; the stacks still up keep everything
       for (let i = ran.length - 1; i >= 0; i--) {
         const d = await prog.destroy(ran[i].st.stack);
+        results.push(d);
         expect(new Set(Object.values(changes(d)).flat())).toEqual(new Set(["delete"]));
         expect(resourcesOf(prog.export(ran[i].st.stack))).toEqual([]);
         for (const other of ran.slice(0, i)) expect(await effectProblems(resourcesOf(prog.export(other.st.stack)), other.st)).toEqual([]);
@@ -229,6 +237,10 @@ describe.each(examples.map((e) => [e.name, e] as const))("example %s", (name, ex
         files: h.files.filter((f) => !imageFolders.has(f.replace(/^\[[^\]]+\] /, ""))),
       }));
       expect(after).toEqual(before);
+
+      const secrets = { password, glanceToken };
+      const hits = results.flatMap((r, i) => findSecrets(secrets, `result ${i}`, JSON.stringify(r)));
+      expect([...hits, ...findSecretsInFiles(secrets, ws.backendDir)]).toEqual([]);
     } finally {
       await VimSession.closeAll();
       await Promise.allSettled(sims.map((s) => s.stop()));

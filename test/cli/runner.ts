@@ -88,8 +88,10 @@ async function main(): Promise<void> {
     };
     const project = /^name:\s*(\S+)/m.exec(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"))?.[1];
     const stack = await auto.LocalWorkspace.selectStack({ stackName: req.stack, projectName: project, program }, { workDir: dir, pulumiCommand });
-    const common = { onOutput, onError, onEvent, color: "never", ...req.options };
-    // The summary comes from `pulumi stack history --show-secrets`: its config (decrypted secrets) is left out.
+    // showSecrets false: the summary the Automation API reads after an operation (`pulumi stack history --json`)
+    // would otherwise be read with --show-secrets, the stack's secret config decrypted in it.
+    const common = { onOutput, onError, onEvent, color: "never", showSecrets: false, ...req.options };
+    // Only what the tests read of the summary (not its config).
     const summary = (s: any) => s && { kind: s.kind, result: s.result, resourceChanges: s.resourceChanges };
     if (req.op === "up") {
       const r = await stack.up(common);
