@@ -285,7 +285,10 @@ export class Program {
     return fs.existsSync(f) ? (YAML.parse(fs.readFileSync(f, "utf8"))?.config ?? {}) : {};
   }
 
-  /** `pulumi <args>` on the binary, in the program directory. */
+  /**
+   * `pulumi <args>` on the binary, in the program directory, waiting synchronously: only for commands that do not
+   * start the provider plugin (config, stack, cancel, export); see execAsync.
+   */
   exec(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): ExecResult {
     const r = spawnSync(this.ws.cli.bin, [...args, "--non-interactive"], {
       cwd: this.dir,
@@ -295,6 +298,24 @@ export class Program {
       maxBuffer: 64 << 20,
     });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /**
+   * `pulumi <args>` on the binary without blocking this process: for commands that start the provider plugin
+   * (refresh, destroy) while a proxy or simulator of this process must keep serving it.
+   */
+  execAsync(args: string[], opts: { env?: Record<string, string> } = {}): Promise<ExecResult> {
+    const child = spawnTracked(this.ws.cli.bin, [...args, "--non-interactive"], {
+      label: `pulumi ${args.slice(0, 2).join(" ")}`,
+      cwd: this.dir,
+      env: { ...this.ws.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    return new Promise((resolve) => child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
   }
 
   /** Like exec, but throws (with what pulumi printed) unless it exits 0. */
