@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
+import { SECRET_OUTPUTS } from "../provider/schema/secrets";
 import { VimSession } from "../provider/vim/session";
 import { changes, Program, REPO, resourcesOf, RunnerResult, Workspace } from "./cli/pulumi";
 import { EsxSim, startEsxSim } from "./support/esx-sim";
@@ -213,7 +214,9 @@ describe.each(["GuestNetwork", "EsxImage", "EsxInstance"] as Kind[])("%s", (kind
       const m = header.exec(preview.stdout);
       expect(m?.[2]).toBe(expected);
       const block = preview.stdout.slice(m!.index + m![0].length).split(/\n\s*(?:~|\+-|\+|-)\s?pulumi-nodejs:|\nResources:/)[0];
-      expect(block).toMatch(new RegExp(`\\n\\s+[~+-] ${field}\\s*:`));
+      // (a secret input is printed as [secret], without showing whether it changed: the replace key below says it)
+      const secret = (SECRET_OUTPUTS[kind] ?? []).includes(field);
+      expect(block).toMatch(secret ? new RegExp(`\\n\\s+${field}\\s*: \\[secret\\]`) : new RegExp(`\\n\\s+[~+-] ${field}\\s*:`));
       if (expected === "update") {
         expect(ops).toEqual(["update"]);
       } else {
