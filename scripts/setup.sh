@@ -13,7 +13,15 @@ APT_PACKAGES=(
   iproute2                           # network namespaces for the guest tool tests
   cloud-init                         # its VMware datasource checks guestinfo.metadata
   python3-netifaces                  # needed by cloud-init's datasource
-  systemd                            # systemd-analyze verifies the guest tool's unit
+  systemd                            # systemd-analyze verifies the guest tool's unit; its systemd-networkd applies the tool's files
+  # The guest tool's stacks, run by test/guest-linux-stacks.test.ts inside namespaces and chroots (never on this
+  # machine's interfaces). Safe to install on a working machine: netplan.io has no maintainer scripts, and while
+  # /etc/netplan holds no YAML its boot-time generator renders no network configuration (only an Open vSwitch
+  # clean-up unit that needs ovs-vsctl); ifupdown's postinst only creates an /etc/network/interfaces that sources
+  # the empty interfaces.d and enables (does not start) networking.service, whose `ifup -a` then brings up lo
+  # alone; its udev hook acts only on allow-hotplug stanzas.
+  netplan.io                         # netplan generate renders the tool's netplan YAML for systemd-networkd
+  ifupdown                           # ifup/ifdown bring up the tool's /etc/network/interfaces.d stanzas
 )
 
 missing=()

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { encodeMachineId, machineIdNicFromPrefix } from "../provider/guest/machine-id";
+import { defaultRoutes, ipv4, parseIni } from "./fixtures/guest/inspect";
 import { createNetns, deleteCreatedNetns, Netns } from "./fixtures/guest/netns";
 
 const TOOL = path.resolve(__dirname, "..", "provider", "guest", "tool", "linux", "pulumi-esx-guest.sh");
@@ -48,15 +49,6 @@ function runTool(ns: Netns, bin: string, root: string, stack: string) {
   return ns.exec(["sh", TOOL], env);
 }
 
-function ipv4(ns: Netns, dev: string): string[] {
-  const [link] = ns.ipJson("addr", "show", "dev", dev);
-  return (link.addr_info as any[]).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
-}
-
-function defaultRoutes(ns: Netns): string[] {
-  return ns.ipJson<any[]>("-4", "route", "show", "default").map((r) => `${r.gateway} dev ${r.dev} metric ${r.metric ?? 0}`);
-}
-
 /** Every file under root with its mtime (ns) and mode. */
 function snapshot(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -71,21 +63,6 @@ function snapshot(root: string): Record<string, string> {
     }
   };
   walk(root);
-  return out;
-}
-
-function parseIni(text: string): Record<string, Record<string, string[]>> {
-  const out: Record<string, Record<string, string[]>> = {};
-  let sec = "";
-  for (const line of text.split("\n").map((l) => l.trim())) {
-    if (!line || line.startsWith("#")) continue;
-    const m = /^\[(.+)\]$/.exec(line);
-    if (m) out[(sec = m[1])] ??= {};
-    else {
-      const i = line.indexOf("=");
-      (out[sec][line.slice(0, i)] ??= []).push(line.slice(i + 1));
-    }
-  }
   return out;
 }
 
@@ -144,7 +121,7 @@ describe("Linux guest tool in a network namespace", () => {
     const routes = JSON.stringify(ns.ipJson("-4", "route"));
     const r = runTool(ns, bin, root, "networkd");
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain("nothing to do: 2 interface(s) already as machine.id says (stack networkd)");
+    expect(r.stderr).toContain("nothing to do: 2 interface(s) already as machine.id says (stack networkd, dns resolvconf)");
     expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     expect(snapshot(root)).toEqual(before);
     expect(JSON.stringify(ns.ipJson("-4", "addr"))).toBe(addrs);

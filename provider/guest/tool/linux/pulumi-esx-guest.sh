@@ -5,15 +5,31 @@
 # Dependency-free: POSIX sh, iproute2, coreutils, grep/sed/awk. Runs at boot (pulumi-esx-guest.service).
 #  - reads machine.id with vmware-rpctool, else vmtoolsd --cmd, else vmware-guestd --cmd; nothing set -> exit 0
 #  - matches each record to an interface by MAC (`ip -o link`), whether or not it has an address
-#  - applies address/prefix, default route (metric 100 + record index) and DNS now, with iproute2
+#  - applies address/prefix, default route (metric 100 + record index) and DNS now: with iproute2, or on the
+#    live root of an ifupdown system with ifup (an address ifupdown did not add makes networking.service fail)
 #  - persists in the guest's own stack: netplan, NetworkManager keyfile, ifupdown or systemd-networkd
 #  - idempotent (compares before writing or applying); touches only interfaces named in machine.id
 #  - a malformed record is logged and skipped: its interface is left as it was (exit status 3)
 #
+# Stack detection (first match; only files under the root are looked at, so it works before any daemon runs):
+#   netplan         netplan is installed and /etc/netplan holds a *.yaml
+#   networkmanager  NetworkManager is installed and runs (/run/NetworkManager) or is enabled for boot
+#   ifupdown        ifup is installed, /etc/network/interfaces exists, and networking.service is enabled or
+#                   systemd-networkd is not
+#   networkd        otherwise
+# "installed" means the program is in /usr/sbin, /usr/bin, /sbin or /bin; "enabled" means a link to the unit
+# in a /etc/systemd/system/*.wants directory (what `systemctl enable` makes).
+# DNS servers always go into the stack's configuration. When /etc/resolv.conf is a file (or missing), the tool
+# also writes it (keeping its search/domain/options lines); when it links into systemd-resolved's directory,
+# a running resolved also gets them now (`resolvectl dns`, live root only); a link elsewhere (resolvconf,
+# NetworkManager) is left to its owner.
+#
 # Environment (for tests and special cases):
-#   PULUMI_ESX_GUEST_ROOT   root for every file path (default /); daemons are only poked when it is /
+#   PULUMI_ESX_GUEST_ROOT   root for every file path, detection included (default /). Under another root the
+#                           live interfaces are still configured with iproute2, but no program of the guest's
+#                           stack is run (netplan, ifup/ifdown, nmcli, networkctl, resolvectl)
 #   PULUMI_ESX_GUEST_STACK  netplan | networkmanager | ifupdown | networkd (default: detected)
-#   PULUMI_ESX_GUEST_DNS    resolved | resolvconf (default: resolved when systemd-resolved runs)
+#   PULUMI_ESX_GUEST_DNS    resolved | stack | resolvconf (default: detected, see dns_mode)
 #   PULUMI_ESX_GUEST_WAIT   seconds to wait for interfaces named in machine.id to appear (default 0)
 # Exit status: 0 ok (or nothing set), 1 tool error, 3 some records skipped (malformed or no such interface).
 
@@ -198,15 +214,44 @@ apply_live() { # if ip prefix gw metric
 
 # ---- persistence ---------------------------------------------------------------------------------------
 
+# True when one of the paths exists under ROOT (a dangling link counts: its target is the guest's, not ours).
+has() {
+  for _p in "$@"; do
+    if [ -e "$ROOT$_p" ] || [ -L "$ROOT$_p" ]; then return 0; fi
+  done
+  return 1
+}
+
+installed() { has "/usr/sbin/$1" "/usr/bin/$1" "/sbin/$1" "/bin/$1"; }
+
+# True when a file matching the glob $2 exists in directory $1 under ROOT.
+has_glob() {
+  set +f
+  for _g in "$ROOT$1"/$2; do
+    if [ -e "$_g" ] || [ -L "$_g" ]; then
+      set -f
+      return 0
+    fi
+  done
+  set -f
+  return 1
+}
+
+# A systemd unit is enabled for boot when `systemctl enable` has linked it into a .wants directory.
+enabled() { has_glob /etc/systemd/system "*.wants/$1"; }
+
 detect_stack() {
   if [ -n "${PULUMI_ESX_GUEST_STACK:-}" ]; then echo "$PULUMI_ESX_GUEST_STACK"; return; fi
-  if [ -d "$ROOT/etc/netplan" ]; then echo netplan; return; fi
-  if [ -d "$ROOT/run/NetworkManager" ] ||
-    { [ "$LIVE" = 1 ] && systemctl -q is-enabled NetworkManager.service </dev/null 2>/dev/null; }; then
+  if installed netplan && has_glob /etc/netplan "*.yaml"; then echo netplan; return; fi
+  if installed NetworkManager && { has /run/NetworkManager || enabled NetworkManager.service; }; then
     echo networkmanager
     return
   fi
-  if [ -f "$ROOT/etc/network/interfaces" ] && command -v ifup >/dev/null 2>&1; then echo ifupdown; return; fi
+  if installed ifup && [ -f "$ROOT/etc/network/interfaces" ] &&
+    { enabled networking.service || ! enabled systemd-networkd.service; }; then
+    echo ifupdown
+    return
+  fi
   echo networkd
 }
 
@@ -268,22 +313,22 @@ method=auto"
   write_if_changed "/etc/NetworkManager/system-connections/pulumi-esx-$1.nmconnection" "$_c" 600
 }
 
-persist_ifupdown() {
-  _c="# Written by $TAG from machine.id; do not edit.
+# Sets IFU_STANZA (the interfaces.d file) and IFU_MAIN (the new /etc/network/interfaces, when there is one).
+plan_ifupdown() { # if mac ip prefix gw metric dns
+  IFU_STANZA="# Written by $TAG from machine.id; do not edit.
 auto $1
 iface $1 inet static
     address $3/$4"
-  [ -n "$5" ] && _c="$_c
+  [ -n "$5" ] && IFU_STANZA="$IFU_STANZA
     gateway $5
     metric $6"
-  [ -n "$7" ] && _c="$_c
+  [ -n "$7" ] && IFU_STANZA="$IFU_STANZA
     dns-nameservers $7"
-  write_if_changed "/etc/network/interfaces.d/pulumi-esx-$1" "$_c" 644
-  _rc=$?
   # The main file must include interfaces.d and must not define the interface itself.
+  IFU_MAIN=
   _main="$ROOT/etc/network/interfaces"
-  if [ -f "$_main" ]; then
-    _new=$(awk -v ifn="$1" -v tag="$TAG" '
+  [ -f "$_main" ] || return 0
+  IFU_MAIN=$(awk -v ifn="$1" -v tag="$TAG" '
       /^[ \t]*(auto|allow-[a-z]+)[ \t]/ {
         out = $1; hit = 0
         for (i = 2; i <= NF; i++) if ($i == ifn) hit = 1; else out = out " " $i
@@ -292,16 +337,56 @@ iface $1 inet static
       /^[ \t]*(iface|mapping|auto|allow-[a-z]+|source|source-directory|rename)[ \t]/ { inblock = ($1 == "iface" && $2 == ifn) }
       { if (inblock && NF > 0) print "#" tag "# " $0; else print }
     ' "$_main")
-    if ! printf '%s\n' "$_new" | grep -Eq '^[[:space:]]*source(-directory)?[[:space:]]+/etc/network/interfaces\.d'; then
-      _new="$_new
+  if ! printf '%s\n' "$IFU_MAIN" | grep -Eq '^[[:space:]]*source(-directory)?[[:space:]]+/etc/network/interfaces\.d'; then
+    IFU_MAIN="$IFU_MAIN
 source /etc/network/interfaces.d/*"
-    fi
-    if [ "$_new" != "$(cat "$_main")" ]; then
-      printf '%s\n' "$_new" >"$_main.tmp.$$" && mv -f "$_main.tmp.$$" "$_main" &&
-        changed "updated /etc/network/interfaces (own stanzas for $1 disabled, interfaces.d sourced)"
-    fi
+  fi
+}
+
+# True when the files of plan_ifupdown differ from those on disk.
+ifupdown_differs() { # if
+  [ "$(cat "$ROOT/etc/network/interfaces.d/pulumi-esx-$1" 2>/dev/null)" != "$IFU_STANZA" ] ||
+    { [ -n "$IFU_MAIN" ] && [ "$(cat "$ROOT/etc/network/interfaces")" != "$IFU_MAIN" ]; }
+}
+
+persist_ifupdown() { # if mac ip prefix gw metric dns
+  plan_ifupdown "$@"
+  write_if_changed "/etc/network/interfaces.d/pulumi-esx-$1" "$IFU_STANZA" 644
+  _rc=$?
+  _main="$ROOT/etc/network/interfaces"
+  if [ -n "$IFU_MAIN" ] && [ "$IFU_MAIN" != "$(cat "$_main")" ]; then
+    printf '%s\n' "$IFU_MAIN" >"$_main.tmp.$$" && mv -f "$_main.tmp.$$" "$_main" &&
+      changed "updated /etc/network/interfaces (own stanzas for $1 disabled, interfaces.d sourced)"
   fi
   return $_rc
+}
+
+# On the live root of an ifupdown system the interface is brought up by ifup, not by iproute2 directly:
+# an address ifupdown did not add makes its `ifup -a` (networking.service, after this tool at boot) fail on
+# the interface. An interface ifupdown has up under another configuration is taken down (ifdown, with the old
+# files) before the files change; one it has up as configured is only checked for drift.
+apply_ifupdown() { # if mac ip prefix gw metric dns
+  plan_ifupdown "$@"
+  _state=$(ifquery --state "$1" </dev/null 2>/dev/null)
+  if [ -n "$_state" ] && ifupdown_differs "$1"; then
+    if _out=$(ifdown "$1" </dev/null 2>&1); then
+      changed "$1: ifdown (its configuration changes)"
+    else
+      log "warning: ifdown $1 failed: $(printf '%s' "$_out" | tr '\n' ' ')"
+    fi
+    _state=$(ifquery --state "$1" </dev/null 2>/dev/null)
+  fi
+  persist_ifupdown "$@"
+  [ $? = 2 ] && return 1
+  if [ -z "$_state" ]; then
+    if _out=$(ifup "$1" </dev/null 2>&1); then
+      changed "$1: ifup"
+    else
+      log "warning: ifup $1 failed, configuring it with iproute2: $(printf '%s' "$_out" | tr '\n' ' ')"
+    fi
+  fi
+  # As ifup configured it this changes nothing; otherwise it repairs drift (or a failed ifup).
+  apply_live "$1" "$3" "$4" "$5" "$6"
 }
 
 persist_networkd() {
@@ -352,15 +437,29 @@ poke_daemon() { # stack if
 
 # ---- DNS -----------------------------------------------------------------------------------------------
 
+# resolved:   /etc/resolv.conf links into systemd-resolved's directory (also before resolved has started, as at
+#             boot): the stack's configuration carries the servers to resolved; on the live root they are
+#             also given to a running resolved with resolvectl
+# stack:      /etc/resolv.conf links elsewhere (resolvconf, openresolv, NetworkManager): its owner builds it
+#             from the stack's configuration, which carries the servers; the link is left alone
+# resolvconf: /etc/resolv.conf is a file (or missing): the tool writes it
 dns_mode() {
   if [ -n "${PULUMI_ESX_GUEST_DNS:-}" ]; then echo "$PULUMI_ESX_GUEST_DNS"; return; fi
-  if [ -d "$ROOT/run/systemd/resolve" ] && command -v resolvectl >/dev/null 2>&1; then echo resolved; else echo resolvconf; fi
+  if [ -L "$ROOT/etc/resolv.conf" ]; then
+    case $(readlink "$ROOT/etc/resolv.conf") in
+      */systemd/resolve/*) echo resolved ;;
+      *) echo stack ;;
+    esac
+    return
+  fi
+  echo resolvconf
 }
 
 apply_dns_resolved() { # if dns...
   _if=$1
   shift
   [ $# -gt 0 ] || return 0
+  [ "$LIVE" = 1 ] && [ -d /run/systemd/resolve ] && command -v resolvectl >/dev/null 2>&1 || return 0
   _cur=$(resolvectl dns "$_if" </dev/null 2>/dev/null | sed 's/^[^:]*:[[:space:]]*//')
   if [ "$_cur" != "$*" ]; then
     resolvectl dns "$_if" "$@" </dev/null || { log "error: resolvectl dns $_if failed"; return 1; }
@@ -378,8 +477,6 @@ apply_dns_resolvconf() { # all servers
 nameserver $_d"; done
   [ -n "$_keep" ] && _c="$_c
 $_keep"
-  # A dangling symlink (resolver not running) is replaced by a file; a live one is written through.
-  if [ -L "$_f" ] && [ ! -e "$_f" ]; then rm -f "$_f"; fi
   write_if_changed /etc/resolv.conf "$_c" 644 || true
 }
 
@@ -426,6 +523,7 @@ EOF
   STACK=$(detect_stack)
   case $STACK in netplan | networkmanager | ifupdown | networkd) ;; *) log "error: unknown stack \"$STACK\""; exit 1 ;; esac
   DNSMODE=$(dns_mode)
+  case $DNSMODE in resolved | stack | resolvconf) ;; *) log "error: unknown DNS mode \"$DNSMODE\""; exit 1 ;; esac
   ALLDNS=
   applied=0
   while read -r i mac ip prefix gw dns; do
@@ -440,9 +538,13 @@ EOF
     fi
     case $ifn in *[!A-Za-z0-9_.-]*) log "record $i skipped: unexpected interface name \"$ifn\""; SKIPPED=$((SKIPPED + 1)); continue ;; esac
     metric=$((100 + i))
-    apply_live "$ifn" "$ip" "$prefix" "$gw" "$metric" || SKIPPED=$((SKIPPED + 1))
-    "persist_$STACK" "$ifn" "$mac" "$ip" "$prefix" "$gw" "$metric" "$dns"
-    [ $? = 0 ] && poke_daemon "$STACK" "$ifn"
+    if [ "$STACK" = ifupdown ] && [ "$LIVE" = 1 ] && command -v ifup >/dev/null 2>&1; then
+      apply_ifupdown "$ifn" "$mac" "$ip" "$prefix" "$gw" "$metric" "$dns" || SKIPPED=$((SKIPPED + 1))
+    else
+      apply_live "$ifn" "$ip" "$prefix" "$gw" "$metric" || SKIPPED=$((SKIPPED + 1))
+      "persist_$STACK" "$ifn" "$mac" "$ip" "$prefix" "$gw" "$metric" "$dns"
+      [ $? = 0 ] && poke_daemon "$STACK" "$ifn"
+    fi
     if [ "$DNSMODE" = resolved ]; then
       # shellcheck disable=SC2086
       apply_dns_resolved "$ifn" $dns
@@ -457,9 +559,9 @@ EOF
   [ "$DNSMODE" = resolvconf ] && apply_dns_resolvconf "$ALLDNS"
 
   if [ "$CHANGES" = 0 ]; then
-    log "nothing to do: $applied interface(s) already as machine.id says (stack $STACK)"
+    log "nothing to do: $applied interface(s) already as machine.id says (stack $STACK, dns $DNSMODE)"
   else
-    log "done: $applied interface(s) configured, $CHANGES change(s) (stack $STACK)"
+    log "done: $applied interface(s) configured, $CHANGES change(s) (stack $STACK, dns $DNSMODE)"
   fi
   [ "$SKIPPED" = 0 ] || exit 3
   exit 0
