@@ -4,7 +4,7 @@
  * printed -> Configure answered, no provider code run yet); and the size of the serialized provider (`__provider`)
  * that every resource carries in its state.
  */
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { simConfig, startEsxPlugin } from "../test/support/esx-plugin";
 import { Kind } from "../sdk/shim";
 import { BenchOptions, Cleanup, fmt, median, Row, timed } from "./lib";

@@ -4,9 +4,9 @@
  * engine's check+create / delete sequence through the plugin.
  */
 import { hostContext } from "../provider/esx/host";
-import { runTask } from "../provider/vim/tasks";
+import { runTask } from "../test/support/vim-untyped";
 import { VimSession } from "../provider/vim/session";
-import { EsxSim } from "../test/support/esx-sim";
+import { EsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin } from "../test/support/esx-plugin";
 
 export const DS = "LocalDS_0";

@@ -18,9 +18,9 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "../test/support/esx-plugin";
-import { startGlance } from "../test/support/glance-sim";
+import { startGlance } from "../scripts/lib/glance-sim";
 import { makeRaw, QEMU_IMG, toStreamOptimized, uploadToGlance } from "./images";
 import { BenchOptions, Cleanup, fmt, GiB, MiB, Row, rssBytes, sampleRss, timed } from "./lib";
 

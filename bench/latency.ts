@@ -7,7 +7,7 @@
  * the same run against the stock govmomi collector (ESXSIM_STOCK_WAIT=1), whose 250 ms accumulation ticker
  * alone would decide the figure.
  */
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { retrieveInventory, retrieveOne } from "../provider/vim/property-collector";
 import { TaskWatcher } from "../provider/vim/tasks";
 import { VimSession } from "../provider/vim/session";
@@ -38,7 +38,8 @@ async function measure(stock: boolean, n: number, log: (m: string) => void): Pro
     const out: number[] = [];
     for (let i = 0; i < n + 1; i++) {
       const op = i % 2 === 0 ? "PowerOnVM_Task" : "PowerOffVM_Task";
-      const task: MoRef = await session.call(op, vm, {});
+      const started: MoRef = await session.call(op, vm, {});
+      const task: MoRef<"Task"> = { type: "Task", value: started.value };
       await watcher.wait(task, op);
       const returned = now();
       const info = await retrieveOne(session, task, ["info.completeTime"]);

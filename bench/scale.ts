@@ -4,7 +4,7 @@
  * per resource), with per-method delays that emulate a real host (fixtures.hostDelays). Bar: N=50 takes at
  * most 2x the wall time of N=1. Also: linked-clone create time with a 10 MB vs a 2 GiB base disk.
  */
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { simConfig, startEsxPlugin } from "../test/support/esx-plugin";
 import { baseDisk, benchSession, createInstance, deleteInstance, guestNetwork, hostDelays, instanceInputs, Made } from "./fixtures";
 import { BenchOptions, Cleanup, cpuMs, fmt, GiB, median, Row, timed } from "./lib";

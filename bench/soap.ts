@@ -5,7 +5,7 @@
  * included); preview (check + diff of every resource, fresh plugin process) makes no call to the host or to
  * Glance; one Login per host per process however many resources.
  */
-import { startEsxSim } from "../test/support/esx-sim";
+import { startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, startEsxPlugin } from "../test/support/esx-plugin";
 import { FaultProxy, startFaultProxy } from "../test/support/fault-proxy";
 import { baseDisk, benchSession, createInstance, deleteInstance, DS, guestNetwork, instanceInputs } from "./fixtures";
@@ -65,7 +65,13 @@ export async function soapSection(opts: BenchOptions): Promise<Row[]> {
     const session = benchSession(sim);
     cleanup.add("session", () => session.logout());
     const image = await baseDisk(session, "soapimg", 64 * 1024 * 1024);
-    const config = { "esx:host": proxy.url, "esx:username": sim.username, "esx:password": sim.password, "esx:glanceUrl": glanceProxy.url };
+    const config = {
+      "esx:host": proxy.url,
+      "esx:allowHttp": "true",
+      "esx:username": sim.username,
+      "esx:password": sim.password,
+      "esx:glanceUrl": glanceProxy.url,
+    };
 
     const p: EsxPlugin = await startEsxPlugin(config);
     cleanup.add("plugin", () => p.plugin.stop());

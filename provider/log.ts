@@ -29,7 +29,7 @@ export interface LogOptions {
 
 /** pulumirpc.LogSeverity: DEBUG 0, INFO 1, WARNING 2, ERROR 3 (read from the generated stubs, not hard-coded). */
 function severityCode(s: Severity): number {
-  const e = engproto.LogSeverity;
+  const e = engproto!.LogSeverity;
   return { debug: e.DEBUG, info: e.INFO, warning: e.WARNING, error: e.ERROR }[s];
 }
 
@@ -46,8 +46,17 @@ export function engineAddress(argv: string[] = process.argv): string | undefined
   return /^[\w.\-[\]:]+:\d+$/.test(addr) ? addr : undefined;
 }
 
+/** The generated protobuf message of Engine.Log (@pulumi/pulumi/proto/engine_pb.js, loaded at run time). */
+interface LogRequestMessage {
+  setSeverity(v: number): void;
+  setMessage(v: string): void;
+  setUrn(v: string): void;
+  setStreamid(v: number): void;
+  setEphemeral(v: boolean): void;
+}
+
 let client: EngineClient | undefined;
-let engproto: any;
+let engproto: { LogRequest: new () => LogRequestMessage; LogSeverity: Record<"DEBUG" | "INFO" | "WARNING" | "ERROR", number> } | undefined;
 let failed = false;
 let last: Promise<void> = Promise.resolve();
 
@@ -88,7 +97,7 @@ export function log(severity: Severity, message: string, opts: LogOptions = {}):
   last = last.then(
     () =>
       new Promise<void>((resolve) => {
-        const req = new engproto.LogRequest();
+        const req = new engproto!.LogRequest();
         req.setSeverity(severityCode(severity));
         req.setMessage(message);
         req.setUrn(opts.urn ?? "");

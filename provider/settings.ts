@@ -16,12 +16,22 @@
  *   Without esx:glanceUrl, Glance is the public "image" endpoint of the token's service catalog. Tokens are cached
  *   per plugin process, refreshed before expiry and once when Glance answers 401. With esx:keystoneUrl set,
  *   esx:glanceToken is ignored.
+ *   esx:allowHttp (default false): accept an http:// esx:host (no TLS: the password crosses in clear), for
+ *     simulators and test proxies; a warning is logged per host. Also per host in esx:hosts ("allowHttp": true).
+ *
+ * Environment variables of the plugin process (the only ones the provider reads, all here):
+ *   PULUMI_ESX_GLANCE_TIMEOUT_MS  fallback for esx:glanceTimeoutMs;
+ *   PULUMI_ESX_LOCK_STALE_MS      how long an image-cache lock may go unrenewed before it is taken over (default 120000);
+ *   PULUMI_ESX_TRACE_CALLS        when set, each EsxInstance create/update prints the vSphere calls it made to stderr.
+ * This module is the only place that reads stack config keys and environment variables.
  */
+import type { GlanceConnection } from "./glance/connect";
 import type { KeystoneSettings } from "./glance/keystone";
-import { HostConnection } from "./vim/config";
+import { warn } from "./log";
+import { endpointOf, HostConnection } from "./vim/config";
 
 export interface ProviderSettings {
-  hosts: Record<string, HostConnection>;
+  hosts: Record<string, HostSettings>;
   /** The alias used when a resource names no host ("default" for esx:host). */
   defaultHost?: string;
   /** Set when esx:glanceUrl or esx:keystoneUrl is. */
@@ -29,14 +39,19 @@ export interface ProviderSettings {
   /** esx:glanceTimeoutMs (or env PULUMI_ESX_GLANCE_TIMEOUT_MS); undefined: the client's default. */
   glanceTimeoutMs?: number;
   maxConcurrentOperations: number;
+  /** env PULUMI_ESX_LOCK_STALE_MS (default 120000). */
+  lockStaleMs: number;
+  /** env PULUMI_ESX_TRACE_CALLS set. */
+  traceCalls: boolean;
 }
 
-export interface GlanceSettings {
-  /** esx:glanceUrl; when unset, the Keystone catalog's image endpoint. */
-  url?: string;
-  /** esx:glanceToken (static; unused with Keystone). */
-  token?: string;
-  keystone?: KeystoneSettings;
+/** Glance's endpoint and credentials (esx:glanceUrl, esx:glanceToken, esx:keystone*); the timeout is added on use. */
+export type GlanceSettings = Omit<GlanceConnection, "timeoutMs">;
+
+/** A host connection with the settings-only flags. */
+export interface HostSettings extends HostConnection {
+  /** esx:allowHttp: an http:// host is accepted (with a warning). */
+  allowHttp?: boolean;
 }
 
 export const DEFAULT_HOST_ALIAS = "default";
@@ -47,9 +62,23 @@ function bool(v: string | undefined): boolean {
   return v === "true" || v === "1" || v === "yes";
 }
 
-export function settingsFromConfig(get: ConfigGetter): ProviderSettings {
-  const hosts: Record<string, HostConnection> = {};
+/** The environment of the plugin process (a parameter so that tests can pass their own). */
+export type Environment = Record<string, string | undefined>;
+
+/** One entry of esx:hosts as written in the JSON. */
+interface HostEntry {
+  host?: unknown;
+  username?: string;
+  password?: string;
+  thumbprint?: string;
+  insecure?: boolean | string;
+  allowHttp?: boolean | string;
+}
+
+export function settingsFromConfig(get: ConfigGetter, env: Environment = process.env): ProviderSettings {
+  const hosts: Record<string, HostSettings> = {};
   const host = get("esx:host");
+  const allowHttp = bool(get("esx:allowHttp"));
   if (host) {
     hosts[DEFAULT_HOST_ALIAS] = {
       host,
@@ -57,38 +86,44 @@ export function settingsFromConfig(get: ConfigGetter): ProviderSettings {
       password: get("esx:password") ?? "",
       thumbprint: get("esx:thumbprint") || undefined,
       insecure: bool(get("esx:insecure")),
+      allowHttp,
     };
   }
   const many = get("esx:hosts");
   if (many) {
-    let parsed: Record<string, any>;
+    let parsed: Record<string, HostEntry>;
     try {
       parsed = JSON.parse(many);
     } catch {
       throw new Error("esx:hosts must be a JSON object: alias -> {host, username, password, thumbprint, insecure}");
     }
-    for (const [alias, h] of Object.entries(parsed)) {
-      if (!h || typeof h.host !== "string") throw new Error(`esx:hosts.${alias}.host is required`);
+    for (const [alias, entry] of Object.entries(parsed)) {
+      if (!entry || typeof entry.host !== "string") throw new Error(`esx:hosts.${alias}.host is required`);
       hosts[alias] = {
-        host: h.host,
-        username: h.username ?? get("esx:username") ?? "root",
-        password: h.password ?? get("esx:password") ?? "",
-        thumbprint: h.thumbprint,
-        insecure: h.insecure === true || h.insecure === "true",
+        host: entry.host,
+        username: entry.username ?? get("esx:username") ?? "root",
+        password: entry.password ?? get("esx:password") ?? "",
+        thumbprint: entry.thumbprint,
+        insecure: entry.insecure === true || entry.insecure === "true",
+        allowHttp: entry.allowHttp === undefined ? allowHttp : entry.allowHttp === true || entry.allowHttp === "true",
       };
     }
   }
   const maxOps = maxConcurrentOperations(get("esx:maxConcurrentOperations"));
   // Every operation holds at most one connection at a time; the task watcher's long poll and transfers need a few more.
-  for (const h of Object.values(hosts)) h.maxSockets = maxOps + 8;
+  for (const conn of Object.values(hosts)) conn.maxSockets = maxOps + 8;
   return {
     hosts,
     defaultHost: hosts[DEFAULT_HOST_ALIAS] ? DEFAULT_HOST_ALIAS : Object.keys(hosts).length === 1 ? Object.keys(hosts)[0] : undefined,
     glance: glanceSettings(get),
-    glanceTimeoutMs: glanceTimeout(get),
+    glanceTimeoutMs: glanceTimeout(get, env),
     maxConcurrentOperations: maxOps,
+    lockStaleMs: Number(env.PULUMI_ESX_LOCK_STALE_MS) || DEFAULT_LOCK_STALE_MS,
+    traceCalls: !!env.PULUMI_ESX_TRACE_CALLS,
   };
 }
+
+export const DEFAULT_LOCK_STALE_MS = 120_000;
 
 function glanceSettings(get: ConfigGetter): GlanceSettings | undefined {
   const url = get("esx:glanceUrl") || undefined;
@@ -110,9 +145,9 @@ function glanceSettings(get: ConfigGetter): GlanceSettings | undefined {
   return { url, token: keystone ? undefined : get("esx:glanceToken") || undefined, keystone };
 }
 
-function glanceTimeout(get: ConfigGetter): number | undefined {
+function glanceTimeout(get: ConfigGetter, env: Environment): number | undefined {
   const fromConfig = get("esx:glanceTimeoutMs");
-  const raw = fromConfig || process.env.PULUMI_ESX_GLANCE_TIMEOUT_MS;
+  const raw = fromConfig || env.PULUMI_ESX_GLANCE_TIMEOUT_MS;
   if (!raw) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) {
@@ -121,6 +156,13 @@ function glanceTimeout(get: ConfigGetter): number | undefined {
   return n;
 }
 
+/** Hosts already warned about esx:allowHttp in this process (one warning per host). */
+const httpWarned = new Set<string>();
+
+/**
+ * The connection of a resource's host (its alias, else the default host). An http:// host is refused unless
+ * esx:allowHttp is set, and then logged as a warning once per host.
+ */
 export function hostConnection(settings: ProviderSettings, alias: string | null | undefined): { alias: string; conn: HostConnection } {
   const a = alias || settings.defaultHost;
   if (!a) {
@@ -131,9 +173,23 @@ export function hostConnection(settings: ProviderSettings, alias: string | null 
         : "no ESX host configured: set esx:host (and esx:password as a secret) in the stack config",
     );
   }
-  const conn = settings.hosts[a];
-  if (!conn) throw new Error(`host "${a}" is not configured (esx:hosts has ${Object.keys(settings.hosts).join(", ") || "nothing"})`);
-  return { alias: a, conn };
+  const entry = settings.hosts[a];
+  if (!entry) throw new Error(`host "${a}" is not configured (esx:hosts has ${Object.keys(settings.hosts).join(", ") || "nothing"})`);
+  const { allowHttp, ...conn } = entry;
+  const ep = endpointOf(conn.host);
+  if (!ep.secure) {
+    if (!allowHttp) {
+      throw new Error(
+        `ESX host ${conn.host} is an http:// URL: without TLS the password would cross the network in clear, so it is refused. ` +
+          `Use https (the default for a host name), or set esx:allowHttp: true for a simulator or test proxy`,
+      );
+    }
+    if (!httpWarned.has(ep.sdkUrl)) {
+      httpWarned.add(ep.sdkUrl);
+      void warn(`esx:allowHttp is set: ESX host ${ep.display} is reached over plain http (no TLS; the password crosses in clear)`);
+    }
+  }
+  return { alias: a, conn: { ...conn, onWarning: (m) => void warn(m) } };
 }
 
 export const DEFAULT_MAX_CONCURRENT_OPERATIONS = 64;

@@ -24,11 +24,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
-import { retrieveInventory } from "../provider/vim/property-collector";
+import { hostContext } from "../provider/esx/host";
+import { listVms, readVm } from "../provider/driver/vm-state";
 import { VimSession } from "../provider/vim/session";
-import { changes, Program, processesIn, processTree, REPO, RunnerResult, Workspace } from "../test/cli/pulumi";
-import { startEsxSim } from "../test/support/esx-sim";
-import { startGlance } from "../test/support/glance-sim";
+import { changes, Program, processesIn, processTree, REPO, RunnerResult, Workspace } from "./lib/pulumi";
+import { startEsxSim } from "./lib/esx-sim";
+import { startGlance } from "./lib/glance-sim";
 
 const say = (s = "") => console.log(s);
 
@@ -74,15 +75,11 @@ async function run(
 
 async function showHost(esx: { host: string; username: string; password: string; thumbprintSha256: string }): Promise<void> {
   const s = VimSession.for({ host: esx.host, username: esx.username, password: esx.password, thumbprint: esx.thumbprintSha256 });
-  const vms = (await retrieveInventory(s, { VirtualMachine: ["name", "runtime.powerState", "config.extraConfig"] })).filter(
-    (o) => o.ref.type === "VirtualMachine",
-  );
+  const vms = await listVms(await hostContext(s));
   say(`\nOn the host: ${vms.length} VM(s)`);
   for (const vm of vms) {
-    const extra = vm.props["config.extraConfig"];
-    const opts: any[] = Array.isArray(extra) ? extra : extra?.OptionValue ? [].concat(extra.OptionValue) : [];
-    const mid = opts.find((o) => o.key === "machine.id")?.value;
-    say(`  ${vm.props.name}: ${vm.props["runtime.powerState"]}, machine.id=${mid}`);
+    const state = await readVm(await hostContext(s), vm.ref);
+    say(`  ${vm.name}: ${state?.powerState ?? "gone"}, machine.id=${vm.extraConfig["machine.id"]}`);
   }
 }
 

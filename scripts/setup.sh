@@ -8,7 +8,7 @@ APT_PACKAGES=(
   golang-go                          # builds the embedded ESX host (sim/esx)
   golang-github-vmware-govmomi-dev   # VMware's govmomi simulator, built in GOPATH mode
   python3-glance                     # the embedded OpenStack Glance
-  python3-keystone python3-keystonemiddleware  # the embedded Keystone in front of Glance (test/support/keystone-sim.ts)
+  python3-keystone python3-keystonemiddleware  # the embedded Keystone in front of Glance (scripts/lib/keystone-sim.ts)
   qemu-utils                         # qemu-img makes the test disk images
   iproute2                           # network namespaces for the guest tool tests
   cloud-init                         # its VMware datasource checks guestinfo.metadata

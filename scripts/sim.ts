@@ -2,8 +2,8 @@
  * `npm run sim`: starts the embedded simulated ESX host (HTTPS, self-signed certificate) and a real OpenStack
  * Glance on 127.0.0.1 with free ports, prints the stack config to use them, and stops both on Ctrl-C.
  */
-import { startEsxSim } from "../test/support/esx-sim";
-import { startGlance } from "../test/support/glance-sim";
+import { startEsxSim } from "./lib/esx-sim";
+import { startGlance } from "./lib/glance-sim";
 
 async function main(): Promise<void> {
   const esx = await startEsxSim({ tls: true });

@@ -3,17 +3,12 @@ import type { z } from "zod";
 import type { captureSource } from "../provider/resources/esx-image.schema";
 import { providerShim, resourceUrnOf } from "./shim";
 import { EsxImageOutputs } from "./args.generated";
+import type { EsxInstanceLike } from "./resource-like";
 import type { EsxImageArgs, Inputs } from "./types";
 
-type CaptureArg = Inputs<z.input<typeof captureSource>>;
+export type { EsxInstanceLike } from "./resource-like";
 
-/** An EsxInstance resource (or anything with its outputs) to capture: its vmId, name, vmxPath and host. */
-export type EsxInstanceLike = {
-  vmId: pulumi.Output<string>;
-  name: pulumi.Output<string>;
-  vmxPath?: pulumi.Output<string | null | undefined>;
-  host?: pulumi.Output<string | null | undefined>;
-};
+type CaptureArg = Inputs<z.input<typeof captureSource>>;
 
 /** EsxImage arguments; captureFrom also takes the EsxInstance itself. */
 export type EsxImageResourceArgs = Omit<EsxImageArgs, "captureFrom"> & {
@@ -23,7 +18,7 @@ export type EsxImageResourceArgs = Omit<EsxImageArgs, "captureFrom"> & {
 
 /** The captureFrom input: an EsxInstance's outputs mapped into the plain object check() validates. */
 export function captureInput(vm: EsxInstanceLike | pulumi.Input<CaptureArg>): pulumi.Input<CaptureArg> {
-  const v = vm as any;
+  const v = vm as { vmId?: unknown } | null | undefined;
   if (!(v && typeof v === "object" && pulumi.Output.isInstance(v.vmId))) return vm as pulumi.Input<CaptureArg>;
   const r = vm as EsxInstanceLike;
   return pulumi.all([r.vmId, r.name, r.vmxPath, r.host]).apply(([vmId, name, vmxPath, host]) => ({

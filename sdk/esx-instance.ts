@@ -11,7 +11,7 @@ export type { EsxInstanceArgs } from "./args.generated";
 export type EsxInstanceNicArgs = EsxInstanceNetworksArgs;
 
 function isOutputRecord(v: unknown, key: string): boolean {
-  return !!v && typeof v === "object" && pulumi.Output.isInstance((v as any)[key]);
+  return !!v && typeof v === "object" && pulumi.Output.isInstance((v as Record<string, unknown>)[key]);
 }
 
 /** The image input: an EsxImage resource's outputs mapped into the plain object check() validates. */

@@ -4,11 +4,12 @@
  * neither the driver's code nor any credential (those come from stack config through `configure`).
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Kind } from "../provider/resources/common";
 
-export type Kind = "GuestNetwork" | "EsxImage" | "EsxInstance";
+export type { Kind };
 
 export function providerShim(kind: Kind): pulumi.dynamic.ResourceProvider {
-  const load = () => require("pulumi-esx/dist/provider/dynamic/handlers").handlers(kind);
+  const load = () => require("pulumi-esx/dist/provider/plugin").handlers(kind);
   return {
     configure: (req) => load().configure(req),
     check: (olds, news) => load().check(olds, news),

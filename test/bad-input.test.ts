@@ -11,7 +11,7 @@
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { BAD_INPUTS, inputsOf, VALID } from "./fixtures/bad-inputs";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, startEsxPlugin } from "./support/esx-plugin";
 
 interface Counter {
@@ -55,7 +55,7 @@ let control: { id: string; outs: Record<string, any> };
 beforeAll(async () => {
   sim = await startEsxSim({ tls: false });
   counter = await startCounter(Number(sim.host.split(":")[1]));
-  p = await startEsxPlugin({ "esx:host": counter.url, "esx:username": sim.username, "esx:password": sim.password });
+  p = await startEsxPlugin({ "esx:host": counter.url, "esx:allowHttp": "true", "esx:username": sim.username, "esx:password": sim.password });
   // Positive control: a valid create goes through the counter.
   control = await p.up("GuestNetwork", "control", { portGroup: "control-pg" });
   expect(counter.count()).toBeGreaterThan(0);

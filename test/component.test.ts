@@ -12,14 +12,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostContext } from "../provider/esx/host";
-import { listVms } from "../provider/esx/vm";
+import { listVms } from "../provider/driver/vm-state";
 import { GlanceClient } from "../provider/glance/client";
-import { referenceId } from "../provider/resources/esx-image-lock";
+import { referenceId } from "../provider/driver/image/cache-lock";
 import { VimSession } from "../provider/vim/session";
 import { simSession, snapshot } from "./cli/examples";
-import { changes, Program, resourcesOf, Workspace } from "./cli/pulumi";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { changes, Program, resourcesOf, Workspace } from "../scripts/lib/pulumi";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const SOURCE = `
 import * as pulumi from "@pulumi/pulumi";

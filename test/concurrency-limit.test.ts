@@ -35,7 +35,13 @@ function maxOverlap(calls: ProxyCall[]): number {
 }
 
 async function createSix(extra: Record<string, string>, prefix: string): Promise<number> {
-  const p = await startEsxPlugin({ "esx:host": env.esx.url, "esx:username": env.sim.username, "esx:password": env.sim.password, ...extra });
+  const p = await startEsxPlugin({
+    "esx:host": env.esx.url,
+    "esx:allowHttp": "true",
+    "esx:username": env.sim.username,
+    "esx:password": env.sim.password,
+    ...extra,
+  });
   plugins.push(p);
   env.esx.clearCalls();
   env.esx.addRule({ soapOp: "AddPortGroup", action: { delayMs: 400 }, times: Infinity });

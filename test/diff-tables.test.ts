@@ -16,10 +16,10 @@ import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { SECRET_OUTPUTS } from "../provider/schema/secrets";
 import { VimSession } from "../provider/vim/session";
-import { changes, Program, REPO, resourcesOf, RunnerResult, Workspace } from "./cli/pulumi";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { changes, Program, REPO, resourcesOf, RunnerResult, Workspace } from "../scripts/lib/pulumi";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { FaultProxy, startFaultProxy } from "./support/fault-proxy";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 type Kind = "GuestNetwork" | "EsxImage" | "EsxInstance";
 

@@ -8,14 +8,16 @@
  *     state (shown as deleted); the following `pulumi up` creates them again.
  */
 import { hostContext, HostContext } from "../provider/esx/host";
-import { readNetworkInfo, removePortGroup, updatePortGroup } from "../provider/esx/network";
-import { destroyVm, listVms, powerOff, readVm, reconfigVm } from "../provider/esx/vm";
+import { HostNetworkSystem } from "../provider/esx/host-network-system";
+import { VirtualMachine } from "../provider/esx/virtual-machine";
+import { readNetworkInfo } from "../provider/driver/network/port-group";
+import { listVms, readVm } from "../provider/driver/vm-state";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
 import { simSession, snapshot } from "./cli/examples";
-import { changes, Program, resourcesOf, RunnerResult, Workspace } from "./cli/pulumi";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { changes, Program, resourcesOf, RunnerResult, Workspace } from "../scripts/lib/pulumi";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const SOURCE = `
 import * as pulumi from "@pulumi/pulumi";
@@ -72,9 +74,11 @@ test("drift: refresh shows host-side changes, up puts the inputs back; deleted o
   const vm = (await vmNamed("drift-vm"))!;
 
   // changed on the host: VLAN of the port group, the VM powered off with 2 CPUs
-  await updatePortGroup(ctx, "drift-lan", "vSwitch0", 20);
-  await powerOff(ctx, vm.ref);
-  await reconfigVm(ctx, vm.ref, { numCPUs: 2 });
+  const nets = new HostNetworkSystem(ctx.session, ctx.networkSystem);
+  await nets.updatePortGroup("drift-lan", { name: "drift-lan", vswitchName: "vSwitch0", vlanId: 20, policy: {} });
+  const onHost = new VirtualMachine(ctx.session, vm.ref);
+  await (await onHost.powerOff()).wait();
+  await (await onHost.reconfigure({ numCPUs: 2 })).wait();
 
   const refresh = await prog.refresh("test");
   expect(results(refresh)).toEqual({ lan: "update", vm: "update", spare: "same", base: "same", gone: "same" });
@@ -93,9 +97,10 @@ test("drift: refresh shows host-side changes, up puts the inputs back; deleted o
 
   // deleted on the host: a VM and a port group
   const gone = (await vmNamed("drift-gone"))!;
-  await powerOff(ctx, gone.ref);
-  await destroyVm(ctx, gone.ref);
-  await removePortGroup(ctx, "drift-spare");
+  const goneOnHost = new VirtualMachine(ctx.session, gone.ref);
+  await (await goneOnHost.powerOff()).wait();
+  await (await goneOnHost.destroy()).wait();
+  await nets.removePortGroup("drift-spare");
 
   // up alone does not read the host: nothing planned, the objects stay missing
   const blind = await prog.up("test");

@@ -27,14 +27,14 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostContext } from "../provider/esx/host";
-import { listVms } from "../provider/esx/vm";
+import { listVms } from "../provider/driver/vm-state";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
 import { simSession, snapshot } from "./cli/examples";
-import { changes, killProcessTree, processesIn, Program, resourcesOf, Running, Workspace } from "./cli/pulumi";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { changes, killProcessTree, processesIn, Program, resourcesOf, Running, Workspace } from "../scripts/lib/pulumi";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { FaultProxy, FaultRule, startFaultProxy } from "./support/fault-proxy";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const SIZE = 8 * 1024 * 1024;
 const DS = "LocalDS_0";

@@ -11,9 +11,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const MiB = 1024 * 1024;
 let sim: EsxSim;

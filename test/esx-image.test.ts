@@ -13,12 +13,12 @@ import * as path from "node:path";
 import { hostContext } from "../provider/esx/host";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
-import { runTask } from "../provider/vim/tasks";
+import { runTask } from "./support/vim-untyped";
 import { parseDescriptor } from "../provider/vmdk";
 import { diskData, qemuImg } from "./support/disk-images";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const MiB = 1024 * 1024;
 let sim: EsxSim;

@@ -9,9 +9,9 @@
  */
 import { VimSession } from "../provider/vim/session";
 import { hostContext } from "../provider/esx/host";
-import { listVms, readVm } from "../provider/esx/vm";
-import { runTask } from "../provider/vim/tasks";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { listVms, readVm } from "../provider/driver/vm-state";
+import { runTask } from "./support/vim-untyped";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
 
 const DS = "LocalDS_0";

@@ -6,7 +6,7 @@
  *
  * Plugin protocol (test/harness/plugin.ts): single Create/Update/Delete calls and the host calls each one made.
  */
-import { readVm, vmRef } from "../provider/esx/vm";
+import { readVm, vmRef } from "../provider/driver/vm-state";
 import { DS, FaultEnv, makeBaseDisk, smallInstanceInputs, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";
 

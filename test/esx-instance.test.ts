@@ -11,11 +11,11 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { VimSession } from "../provider/vim/session";
 import { hostContext } from "../provider/esx/host";
-import { listVms, readVm, VmState } from "../provider/esx/vm";
-import { runTask } from "../provider/vim/tasks";
+import { listVms, readVm, VmState } from "../provider/driver/vm-state";
+import { runTask } from "./support/vim-untyped";
 import { decodeMachineId } from "../provider/guest/machine-id";
 import { decodeGuestinfoValue } from "../provider/guest/cloudinit";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
 
 const DS = "LocalDS_0";

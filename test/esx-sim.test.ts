@@ -1,9 +1,9 @@
-import { alive } from "./support/processes";
+import { alive } from "../scripts/lib/processes";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as tls from "node:tls";
-import { ESXSIM_BIN, EsxSim, buildEsxSim, startEsxSim } from "./support/esx-sim";
-import { spawnTracked, stopTracked } from "./support/processes";
+import { ESXSIM_BIN, EsxSim, buildEsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { spawnTracked, stopTracked } from "../scripts/lib/processes";
 
 const envelope = (inner: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ` +

@@ -23,13 +23,23 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { decodeMachineId } from "../provider/guest/machine-id";
-import { retrieveInventory } from "../provider/vim/property-collector";
+import { retrieveInventory } from "./support/vim-untyped";
 import { VimSession } from "../provider/vim/session";
 import { discoverExamples, effectProblems, Example, hostAliases, initExampleStack, simSession, SimStack, snapshot, stackFileConfig } from "./cli/examples";
-import { changes, compilePrograms, diagnostics, EXAMPLE_PASSPHRASE, makeProgramDir, Program, resourcesOf, RunnerResult, Workspace } from "./cli/pulumi";
+import {
+  changes,
+  compilePrograms,
+  diagnostics,
+  EXAMPLE_PASSPHRASE,
+  makeProgramDir,
+  Program,
+  resourcesOf,
+  RunnerResult,
+  Workspace,
+} from "../scripts/lib/pulumi";
 import { findSecrets, findSecretsInFiles } from "./cli/scan";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const examples = discoverExamples();
 let glance: GlanceSim;

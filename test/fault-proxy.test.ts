@@ -11,7 +11,7 @@ import { VimTransportError } from "../provider/vim/faults";
 import { hostContext } from "../provider/esx/host";
 import { folderUrl, readSmallFile, uploadStream } from "../provider/esx/transfer";
 import { loadGot } from "../provider/http/got";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { FaultProxy, soapOpOf, startFaultProxy } from "./support/fault-proxy";
 
 const DS = "LocalDS_0";

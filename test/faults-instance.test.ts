@@ -10,7 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readVm } from "../provider/esx/vm";
+import { readVm } from "../provider/driver/vm-state";
 import { FaultRule } from "./support/fault-proxy";
 import { DS, FaultEnv, makeBaseDisk, smallInstanceInputs, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";

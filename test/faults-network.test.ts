@@ -6,7 +6,7 @@
  *
  * Plugin protocol (test/harness/plugin.ts): one operation per fault, its exact error, and the host calls it made.
  */
-import { readNetworkInfo } from "../provider/esx/network";
+import { readNetworkInfo } from "../provider/driver/network/port-group";
 import { FaultRule } from "./support/fault-proxy";
 import { FaultEnv, startFaultEnv } from "./support/fault-env";
 import { EsxPlugin } from "./support/esx-plugin";

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
-import { startGlance } from "./support/glance-sim";
+import { startGlance } from "../scripts/lib/glance-sim";
 
 function alive(pid: number): boolean {
   try {

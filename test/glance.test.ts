@@ -9,7 +9,7 @@ import * as util from "node:util";
 import { GlanceClient } from "../provider/glance/client";
 import { GlanceError, parseGlanceMessage } from "../provider/glance/errors";
 import { createHashVerifier, expectedHash, HashMismatchError } from "../provider/glance/verify";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const TOKEN = "s3cr3t-token-never-shown";
 let glance: GlanceSim;

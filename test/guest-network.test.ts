@@ -7,8 +7,8 @@
  */
 import { VimSession } from "../provider/vim/session";
 import { hostContext } from "../provider/esx/host";
-import { readNetworkInfo } from "../provider/esx/network";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { readNetworkInfo } from "../provider/driver/network/port-group";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
 
 let sim: EsxSim;

@@ -1,4 +1,4 @@
-import { alive } from "./support/processes";
+import { alive } from "../scripts/lib/processes";
 /**
  * The plugin harness end to end: the real @pulumi/pulumi dynamic-provider plugin in its own process, driven
  * over gRPC with a fixture provider whose operations write and delete real files.

@@ -11,9 +11,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
-import { KeystoneGlance, startKeystoneGlance } from "./support/keystone-sim";
+import { KeystoneGlance, startKeystoneGlance } from "../scripts/lib/keystone-sim";
 
 const TOKEN_SECONDS = 15;
 let sim: EsxSim;

@@ -1,5 +1,5 @@
 /**
- * Glance behind a real Keystone (Debian's keystone, sqlite, fernet tokens; test/support/keystone-sim.ts): the
+ * Glance behind a real Keystone (Debian's keystone, sqlite, fernet tokens; scripts/lib/keystone-sim.ts): the
  * real plugin imports EsxImages with Keystone v3 password auth and with an application credential, finding Glance
  * in the token's service catalog (no esx:glanceUrl); a wrong password fails with an error naming Keystone and the
  * user but no secret; a token Keystone revoked mid-run is replaced after Glance's 401; Glance itself refuses
@@ -14,9 +14,9 @@ import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { GlanceError } from "../provider/glance/errors";
 import { VimSession } from "../provider/vim/session";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
-import { KeystoneGlance, startKeystoneGlance } from "./support/keystone-sim";
+import { KeystoneGlance, startKeystoneGlance } from "../scripts/lib/keystone-sim";
 
 const MiB = 1024 * 1024;
 let sim: EsxSim;

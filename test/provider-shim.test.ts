@@ -10,7 +10,7 @@ for (const kind of ["GuestNetwork", "EsxImage", "EsxInstance"] as const) {
     process.env.ESX_TEST_SECRET = "s3cr3t-password";
     const text = await serializeProvider(providerShim(kind));
     expect(Buffer.byteLength(text)).toBeLessThan(16 * 1024);
-    expect(text).toContain(`require("pulumi-esx/dist/provider/dynamic/handlers")`);
+    expect(text).toContain(`require("pulumi-esx/dist/provider/plugin")`);
     expect(text).toContain(JSON.stringify(kind));
     for (const leak of ["s3cr3t-password", "127.0.0.1", "esx:password", "RetrievePropertiesEx", "AddPortGroup", "vmware_soap_session"]) {
       expect(text).not.toContain(leak);

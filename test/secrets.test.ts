@@ -20,10 +20,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
-import { ExecResult, Program, REPO, resourcesOf, RunnerResult, Workspace } from "./cli/pulumi";
+import { ExecResult, Program, REPO, resourcesOf, RunnerResult, Workspace } from "../scripts/lib/pulumi";
 import { findSecrets, findSecretsInFiles } from "./cli/scan";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const PASSWORD = `esxpw-${crypto.randomBytes(9).toString("hex")}`;
 const TOKEN = `gltok-${crypto.randomBytes(9).toString("hex")}`;

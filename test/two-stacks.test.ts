@@ -19,14 +19,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostContext } from "../provider/esx/host";
-import { readNetworkInfo } from "../provider/esx/network";
-import { listVms, readVm } from "../provider/esx/vm";
+import { readNetworkInfo } from "../provider/driver/network/port-group";
+import { listVms, readVm } from "../provider/driver/vm-state";
 import { decodeMachineId } from "../provider/guest/machine-id";
 import { GlanceClient } from "../provider/glance/client";
 import { VimSession } from "../provider/vim/session";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 import { EsxPlugin, simConfig, startEsxPlugin } from "./support/esx-plugin";
-import { GlanceSim, startGlance } from "./support/glance-sim";
+import { GlanceSim, startGlance } from "../scripts/lib/glance-sim";
 
 const MiB = 1024 * 1024;
 let sim: EsxSim;

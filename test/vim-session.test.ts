@@ -5,10 +5,10 @@
  */
 import * as net from "node:net";
 import { VimSession } from "../provider/vim/session";
-import { retrieveInventory, retrieveOne } from "../provider/vim/property-collector";
-import { runTask } from "../provider/vim/tasks";
+import { retrieveInventory, retrieveOne } from "./support/vim-untyped";
+import { runTask } from "./support/vim-untyped";
 import { VimAuthError, VimFault, VimTlsError } from "../provider/vim/faults";
-import { EsxSim, startEsxSim } from "./support/esx-sim";
+import { EsxSim, startEsxSim } from "../scripts/lib/esx-sim";
 
 let sim: EsxSim;
 const sessions: VimSession[] = [];

@@ -4,7 +4,7 @@
  * its field.
  */
 import { z } from "zod";
-import { at, containsUnknown } from "./unknown";
+import { at, containsUnknown, UNKNOWN } from "./unknown";
 
 export interface CheckFailure {
   property: string;
@@ -12,7 +12,7 @@ export interface CheckFailure {
 }
 
 export interface CheckOutcome<T> {
-  inputs: Record<string, any>;
+  inputs: Record<string, unknown>;
   failures: CheckFailure[];
   /** The parsed inputs when nothing is unknown and nothing failed. */
   value?: T;
@@ -25,17 +25,17 @@ export function fieldPath(path: PropertyKey[]): string {
 }
 
 /** Path prefixes whose value is unknown: an issue there (or deeper) is not reported. */
-function coveredByUnknown(news: any, path: PropertyKey[]): boolean {
+function coveredByUnknown(news: Record<string, unknown>, path: PropertyKey[]): boolean {
   for (let i = path.length; i >= 0; i--) {
     const v = at(news, path.slice(0, i) as (string | number)[]);
-    if (i === path.length ? containsUnknown(v) : v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9") return true;
+    if (i === path.length ? containsUnknown(v) : v === UNKNOWN) return true;
   }
   return false;
 }
 
 export function checkWithSchema<S extends z.ZodType>(
   schema: S,
-  news: Record<string, any>,
+  news: Record<string, unknown>,
   extra?: (v: z.infer<S>) => CheckFailure[],
 ): CheckOutcome<z.infer<S>> {
   const input = { ...news };

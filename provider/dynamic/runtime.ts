@@ -1,13 +1,17 @@
 /**
- * Process-wide state of the provider inside the plugin: the settings `configure` read from stack config, and the
- * host sessions derived from them. One plugin process serves one stack.
+ * Process-wide state of the provider inside the plugin: the settings `configure` read from stack config, the
+ * driver (one per process: it owns what every resource shares, e.g. the address allocator), and the per-host
+ * bound on concurrent operations. One plugin process serves one stack.
  */
-import { hostContext, HostContext } from "../esx/host";
+import { Driver, EsxHost } from "../driver/host";
+import { GlanceClient } from "../glance/client";
+import { glanceClientFor } from "../glance/connect";
+import { endpointOf } from "../vim/config";
 import { hostConnection, ProviderSettings, settingsFromConfig, ConfigGetter } from "../settings";
-import { VimSession } from "../vim/session";
 import { Limiter } from "./limiter";
 
 let settings: ProviderSettings | undefined;
+let driver: Driver | undefined;
 
 const limiters = new Map<string, Limiter>();
 
@@ -16,22 +20,43 @@ export function configure(get: ConfigGetter): void {
   limiters.clear();
 }
 
+/** The settings from `configure` (before it: no host, no Glance; every operation says what to set). */
 export function currentSettings(): ProviderSettings {
-  if (!settings) settings = settingsFromConfig((k) => process.env[`PULUMI_ESX_${k.replace(/^esx:/, "").toUpperCase()}`]);
+  settings ??= settingsFromConfig(() => undefined);
   return settings;
+}
+
+/** The process's driver, created on first use (its options come from the environment, which does not change). */
+export function currentDriver(): Driver {
+  const s = currentSettings();
+  driver ??= new Driver({ lockStaleMs: s.lockStaleMs, traceCalls: s.traceCalls });
+  return driver;
 }
 
 export interface HostHandle {
   alias: string;
+  /** host[:port], for messages (known before connecting). */
   display: string;
-  session: VimSession;
-  ctx: () => Promise<HostContext>;
+  /** The driver's view of the host (connects and discovers on first use). */
+  host: () => Promise<EsxHost>;
 }
 
-export function host(alias: string | null | undefined): HostHandle {
+/** The host a resource names (its alias, else the default host). */
+export function hostHandle(alias: string | null | undefined): HostHandle {
   const { alias: a, conn } = hostConnection(currentSettings(), alias);
-  const session = VimSession.for(conn);
-  return { alias: a, display: session.host, session, ctx: () => hostContext(session) };
+  return { alias: a, display: endpointOf(conn.host).display, host: () => currentDriver().host(conn) };
+}
+
+/** The Glance client of the stack's settings (esx:glanceUrl + esx:glanceToken, or Keystone; esx:glanceTimeoutMs). */
+export function glanceClient(): GlanceClient {
+  const s = currentSettings();
+  if (!s.glance) {
+    throw new Error(
+      "no Glance endpoint configured: set esx:glanceUrl (and esx:glanceToken as a secret), or esx:keystoneUrl with " +
+        "Keystone credentials, in the stack config",
+    );
+  }
+  return glanceClientFor({ ...s.glance, timeoutMs: s.glanceTimeoutMs });
 }
 
 /**

@@ -1,10 +1,6 @@
 /** The value the engine sends for inputs not known yet during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export function isUnknown(v: unknown): boolean {
-  return v === UNKNOWN;
-}
-
 /** True when the value is unknown or holds an unknown anywhere inside. */
 export function containsUnknown(v: unknown): boolean {
   if (v === UNKNOWN) return true;
@@ -14,11 +10,11 @@ export function containsUnknown(v: unknown): boolean {
 }
 
 /** The value at a path, e.g. ["networks", 0, "ip"]. */
-export function at(v: any, path: (string | number)[]): unknown {
+export function at(v: unknown, path: (string | number)[]): unknown {
   let cur = v;
   for (const p of path) {
     if (cur === null || cur === undefined || typeof cur !== "object") return undefined;
-    cur = cur[p as any];
+    cur = (cur as Record<string | number, unknown>)[p];
   }
   return cur;
 }

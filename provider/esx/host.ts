@@ -2,34 +2,49 @@
  * The standalone host's fixed objects, discovered once per session with one property-collector read:
  * datacenter (ha-datacenter), its VM folder, the host, its resource pool, network system, datastores, and the
  * service managers. Ids differ between real hosts and the simulator: always discovered, never assumed.
+ *
+ * `placement` is where new VMs go. On a standalone host there is one choice; a vCenter (datacenters, clusters,
+ * resource pools, folders) will choose it per resource, so the use cases take it from here, not from constants.
  */
+import { HostConnection } from "../vim/config";
 import { retrieveInventory } from "../vim/property-collector";
 import { VimSession } from "../vim/session";
-import { list, MoRef } from "../vim/xml";
+import { MoRef } from "../vim/xml";
 
 export interface DatastoreInfo {
   name: string;
-  ref: MoRef;
+  ref: MoRef<"Datastore">;
   freeSpace: number;
   capacity: number;
   type: string;
   accessible: boolean;
 }
 
-export interface HostContext {
-  session: VimSession;
-  datacenter: MoRef;
+/** Where a VM is created: datacenter (for datastore paths), VM folder, resource pool and host. */
+export interface Placement {
+  datacenter: MoRef<"Datacenter">;
   datacenterName: string;
-  vmFolder: MoRef;
-  host: MoRef;
+  vmFolder: MoRef<"Folder">;
+  resourcePool: MoRef<"ResourcePool">;
+  host: MoRef<"HostSystem">;
+}
+
+export interface HostContext extends Placement {
+  session: VimSession;
   hostName: string;
-  resourcePool: MoRef;
-  networkSystem: MoRef;
-  fileManager: MoRef;
-  virtualDiskManager: MoRef;
+  networkSystem: MoRef<"HostNetworkSystem">;
+  fileManager: MoRef<"FileManager">;
+  virtualDiskManager: MoRef<"VirtualDiskManager">;
   cpuCores: number;
   memoryBytes: number;
   datastores: DatastoreInfo[];
+  /** The default placement of new VMs (the standalone host's datacenter, root resource pool and host). */
+  placement: Placement;
+}
+
+/** The API session to a host: one per host and user per process, logged in on first use (vim/session.ts). */
+export function connect(conn: HostConnection): VimSession {
+  return VimSession.for(conn);
 }
 
 const cache = new WeakMap<VimSession, Promise<HostContext>>();
@@ -46,6 +61,11 @@ export function hostContext(session: VimSession, refresh = false): Promise<HostC
   return p;
 }
 
+function need<T>(v: T | undefined, what: string, host: string): T {
+  if (v === undefined || v === null) throw new Error(`ESX host ${host} has no ${what} in its inventory`);
+  return v;
+}
+
 async function discover(session: VimSession): Promise<HostContext> {
   const content = await session.serviceContent();
   const inv = await retrieveInventory(session, {
@@ -53,39 +73,44 @@ async function discover(session: VimSession): Promise<HostContext> {
     ComputeResource: ["resourcePool"],
     HostSystem: ["name", "configManager.networkSystem", "summary.hardware.numCpuCores", "summary.hardware.memorySize"],
     Datastore: ["summary.name", "summary.freeSpace", "summary.capacity", "summary.type", "summary.accessible"],
-  });
-  const one = (t: string) => {
-    const o = inv.find((x) => x.ref.type === t || (t === "ComputeResource" && x.ref.type === "ClusterComputeResource"));
-    if (!o) throw new Error(`ESX host ${session.host} has no ${t} in its inventory`);
-    return o;
+  } as const);
+  const host = session.host;
+  let dc, hs, cr;
+  const datastores: DatastoreInfo[] = [];
+  for (const o of inv) {
+    if (o.type === "Datacenter") dc ??= o;
+    else if (o.type === "HostSystem") hs ??= o;
+    else if (o.type === "ComputeResource") cr ??= o;
+    else if (o.type === "Datastore")
+      datastores.push({
+        name: o.props["summary.name"] ?? "",
+        ref: o.ref,
+        freeSpace: Number(o.props["summary.freeSpace"] ?? 0),
+        capacity: Number(o.props["summary.capacity"] ?? 0),
+        type: o.props["summary.type"] ?? "",
+        accessible: o.props["summary.accessible"] !== false,
+      });
+  }
+  dc = need(dc, "Datacenter", host);
+  hs = need(hs, "HostSystem", host);
+  cr = need(cr, "ComputeResource", host);
+  const placement: Placement = {
+    datacenter: dc.ref,
+    datacenterName: need(dc.props.name, "datacenter name", host),
+    vmFolder: need(dc.props.vmFolder, "VM folder", host),
+    resourcePool: need(cr.props.resourcePool, "resource pool", host),
+    host: hs.ref,
   };
-  const dc = one("Datacenter");
-  const host = one("HostSystem");
-  const cr = one("ComputeResource");
   return {
     session,
-    datacenter: dc.ref,
-    datacenterName: dc.props.name,
-    vmFolder: dc.props.vmFolder,
-    host: host.ref,
-    hostName: host.props.name,
-    resourcePool: cr.props.resourcePool,
-    networkSystem: host.props["configManager.networkSystem"],
+    ...placement,
+    placement,
+    hostName: hs.props.name ?? host,
+    networkSystem: need(hs.props["configManager.networkSystem"], "network system", host),
     fileManager: content.fileManager,
     virtualDiskManager: content.virtualDiskManager,
-    cpuCores: Number(host.props["summary.hardware.numCpuCores"]),
-    memoryBytes: Number(host.props["summary.hardware.memorySize"]),
-    datastores: inv
-      .filter((o) => o.ref.type === "Datastore")
-      .map((o) => ({
-        name: o.props["summary.name"],
-        ref: o.ref,
-        freeSpace: Number(o.props["summary.freeSpace"]),
-        capacity: Number(o.props["summary.capacity"]),
-        type: o.props["summary.type"],
-        accessible: o.props["summary.accessible"] !== false && o.props["summary.accessible"] !== "false",
-      })),
+    cpuCores: Number(hs.props["summary.hardware.numCpuCores"] ?? 0),
+    memoryBytes: Number(hs.props["summary.hardware.memorySize"] ?? 0),
+    datastores,
   };
 }
-
-export { list };

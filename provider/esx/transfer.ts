@@ -2,7 +2,9 @@
  * Datastore file transfers over the host's `/folder` HTTP endpoint
  * (`<base>/folder/<path>?dcPath=<datacenter>&dsName=<ds>`), with the API session's cookie and TLS agent (the
  * pinned certificate). Every answer's status is checked; bodies stream, nothing is buffered beyond small files.
+ * This is the only module that moves file contents between the provider and a datastore.
  */
+import type * as https from "node:https";
 import type { Readable } from "node:stream";
 import type { Got, Response } from "got" with { "resolution-mode": "import" };
 import { loadGot } from "../http/got";
@@ -32,10 +34,11 @@ export function folderUrl(ctx: HostContext, f: DsFile): string {
 }
 
 function options(ctx: HostContext, cookie: string, extra: Record<string, string> = {}) {
+  // One agent serves both schemes: an https.Agent with the TLS pin for a real host, a plain one for http:// hosts.
   const agent = ctx.session.agent;
   return {
     headers: { cookie, "user-agent": "pulumi-esx", ...extra },
-    agent: { https: agent as any, http: agent as any },
+    agent: { https: agent as https.Agent, http: agent },
     throwHttpErrors: false,
     retry: { limit: 0 },
     followRedirect: false,
@@ -129,4 +132,29 @@ export async function uploadStream(ctx: HostContext, f: DsFile, body: Readable, 
   }
   if (bodyError) throw bodyError;
   if (res.statusCode !== 200 && res.statusCode !== 201) throw new DatastoreHttpError("PUT", label(f), res.statusCode, res.body);
+}
+
+/** A datastore file opened for streaming over /folder (GET, session cookie, the host's TLS agent). */
+export interface OpenedFile {
+  stream: Readable;
+  /** Content-Length the host announced. */
+  size: number;
+}
+
+/** GET of a datastore file as a stream; the status is checked before the body is handed out. */
+export async function openDatastoreFile(ctx: HostContext, f: DsFile, idleTimeoutMs = 120_000): Promise<OpenedFile> {
+  const got: Got = await loadGot();
+  const stream = got.stream(folderUrl(ctx, f), {
+    ...options(ctx, await ctx.session.cookieHeader()),
+    timeout: { connect: 60_000, socket: idleTimeoutMs },
+  });
+  const res = await new Promise<Response>((resolve, reject) => {
+    stream.once("error", (e) => reject(new Error(`GET ${label(f)} failed: ${e.message}`)));
+    stream.once("response", resolve);
+  });
+  if (res.statusCode !== 200) {
+    stream.destroy();
+    throw new DatastoreHttpError("GET", label(f), res.statusCode, "");
+  }
+  return { stream, size: Number(res.headers["content-length"] ?? NaN) };
 }

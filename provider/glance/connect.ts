@@ -1,20 +1,22 @@
-/** The GlanceClient the provider uses, from the stack's settings (static token or Keystone). */
-import type { ProviderSettings } from "../settings";
+/** The GlanceClient for an endpoint and its credentials (a static token or Keystone); the caller reads its settings. */
 import { GlanceClient } from "./client";
-import { KeystoneAuth } from "./keystone";
+import { KeystoneAuth, KeystoneSettings } from "./keystone";
 
-export function glanceClientFromSettings(settings: ProviderSettings): GlanceClient {
-  const g = settings.glance;
-  if (!g) {
-    throw new Error(
-      "no Glance endpoint configured: set esx:glanceUrl (and esx:glanceToken as a secret), or esx:keystoneUrl with " +
-        "Keystone credentials, in the stack config",
-    );
+export interface GlanceConnection {
+  /** Glance's URL; when unset, the Keystone catalog's image endpoint. */
+  url?: string;
+  /** A static token (unused with Keystone). */
+  token?: string;
+  keystone?: KeystoneSettings;
+  /** Connect/idle timeout of requests and data transfers; undefined: the client's default. */
+  timeoutMs?: number;
+}
+
+export function glanceClientFor(c: GlanceConnection): GlanceClient {
+  if (c.keystone) {
+    const auth = KeystoneAuth.shared(c.keystone);
+    return new GlanceClient({ url: c.url ?? (() => auth.imageEndpoint()), auth, timeoutMs: c.timeoutMs });
   }
-  const timeoutMs = settings.glanceTimeoutMs;
-  if (g.keystone) {
-    const auth = KeystoneAuth.shared(g.keystone);
-    return new GlanceClient({ url: g.url ?? (() => auth.imageEndpoint()), auth, timeoutMs });
-  }
-  return new GlanceClient({ url: g.url!, token: g.token, timeoutMs });
+  if (!c.url) throw new Error("Glance needs a URL (or Keystone to find it in the catalog)");
+  return new GlanceClient({ url: c.url, token: c.token, timeoutMs: c.timeoutMs });
 }

@@ -1,5 +1,12 @@
-/** Input fields and rules shared by the three resources. */
+/** Input fields and rules shared by the three resources, and what every handler needs. */
 import { z } from "zod";
+import { CheckOutcome } from "../dynamic/check";
+
+/** The resource kinds of this package (the sdk's classes, the plugin's registry). */
+export type Kind = "GuestNetwork" | "EsxImage" | "EsxInstance";
+
+/** The properties the engine passes to a handler (inputs or outputs, with unknowns during preview). */
+export type ResourceProps = Record<string, unknown>;
 
 /**
  * No control characters, quotes, or characters that break datastore paths or VM configuration values; not "." or
@@ -23,14 +30,10 @@ export const ipv4 = z
   .string()
   .refine((s) => /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(s), "must be a dotted-quad IPv4 address");
 
-/** Field-by-field comparison for diff: the fields that differ between old outputs and new inputs. */
-export function changedFields(
-  olds: Record<string, any>,
-  news: Record<string, any>,
-  fields: string[],
-  normalise: (f: string, v: any) => any = (_f, v) => v,
-): string[] {
-  return fields.filter((f) => JSON.stringify(normalise(f, olds[f] ?? null)) !== JSON.stringify(normalise(f, news[f] ?? null)));
+/** The validated inputs of a create or update (check passed there already; anything else is a bug upstream). */
+export function parseInputs<T>(r: CheckOutcome<T>): T {
+  if (r.failures.length || !r.value) throw new Error(r.failures.map((f) => f.reason).join("; ") || "inputs are not known");
+  return r.value;
 }
 
 /** Outputs must be JSON-clean: undefined becomes null (arrays and objects too). */

@@ -1,15 +1,15 @@
 /** EsxImage inputs: the one definition check() validates with and schema.json / the sdk types come from. */
 import { z } from "zod";
+import { CAPTURE_TAG_PROPERTY } from "../driver/image/capture-leftovers";
 import { NOT_PROPERTIES } from "../glance/image";
+import { DISK_TYPES } from "../hardware";
 import { hostAlias, SAFE_NAME, SAFE_NAME_MESSAGE } from "./common";
+import { FieldTable, replaceFields } from "./fields";
 
-export const DISK_TYPES = ["thin", "thick", "eagerZeroedThick"] as const;
-export const ADAPTER_TYPES = ["lsiLogic", "busLogic", "lsiLogicsas", "paraVirtual", "ide"] as const;
+export { CAPTURE_TAG_PROPERTY };
 
 export const GLANCE_VISIBILITIES = ["private", "shared", "community", "public"] as const;
 const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
-/** Image property a capture marks its Glance image with: a hash of the resource's URN (finds what a killed create left). */
-export const CAPTURE_TAG_PROPERTY = "pulumi_esx_capture";
 
 /** Image properties the capture sets itself (vmware_disktype, its tag) or Glance reserves (core attributes, os_glance_*). */
 export function reservedGlanceProperty(k: string): boolean {
@@ -148,8 +148,49 @@ export const esxImageOutputs = z.object({
 
 export type EsxImageOutputs = z.infer<typeof esxImageOutputs>;
 
-/** Every input replaces. */
-export const ESX_IMAGE_REPLACE = ["host", "glanceImageId", "captureFrom", "glance", "datastore", "folder", "diskType"];
+type Props = Record<string, unknown>;
+const absent = (v: unknown) => v === undefined || v === null;
+
+/** What the resource records of captureFrom: the capture inputs, normalised (also compared by diff). */
+export function normalCapture(c: unknown): Record<string, unknown> | null {
+  if (!c || typeof c !== "object") return null;
+  const v = c as Props;
+  return { vmId: v.vmId ?? null, name: v.name ?? null, vmxPath: v.vmxPath ?? null, host: v.host ?? null };
+}
+
+/** What the resource records of glance: name, visibility and sorted properties (null when none). */
+export function normalGlance(g: unknown): Record<string, unknown> | null {
+  if (!g || typeof g !== "object") return null;
+  const v = g as { name?: unknown; visibility?: unknown; properties?: Record<string, unknown> | null };
+  const props =
+    v.properties && Object.keys(v.properties).length ? Object.fromEntries(Object.entries(v.properties).sort(([a], [b]) => a.localeCompare(b))) : null;
+  return { name: v.name ?? null, visibility: v.visibility ?? "private", properties: props };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** A default resolved at create (the datastore with most space, the image's disk type): absent means "as created". */
+const resolvedAtCreate = (field: string) => (olds: Props, news: Props) => !absent(news[field]) && !same(olds[field], news[field]);
+
+/**
+ * What a change of each input does (diff, schema.json's replaceOnChanges, docs): every input replaces. A
+ * capture's glanceImageId is an output (the image it made), not an input to compare.
+ */
+export const ESX_IMAGE_FIELDS: FieldTable<z.input<typeof esxImageInputs>> = {
+  host: { onChange: "replace" },
+  glanceImageId: {
+    onChange: "replace",
+    differs: (olds, news) => !((olds.captureFrom || news.captureFrom) && absent(news.glanceImageId)) && !same(olds.glanceImageId, news.glanceImageId),
+  },
+  captureFrom: { onChange: "replace", normalise: normalCapture },
+  glance: { onChange: "replace", normalise: normalGlance },
+  datastore: { onChange: "replace", differs: resolvedAtCreate("datastore") },
+  folder: { onChange: "replace", default: "images" },
+  diskType: { onChange: "replace", differs: resolvedAtCreate("diskType") },
+  resourceUrn: { onChange: "ignore" },
+};
+
+export const ESX_IMAGE_REPLACE = replaceFields(ESX_IMAGE_FIELDS);
 
 export const schemaSpec = {
   name: "EsxImage",

@@ -1,21 +1,41 @@
 /** EsxInstance outputs: the inputs needed later plus the VM as the host reports it (JSON-clean). */
+import { AddressLease } from "../driver/addresses";
+import { GiB } from "../driver/instance/plan";
+import { VmState } from "../driver/vm-state";
 import { decodeMachineId } from "../guest/machine-id";
-import { VmState } from "../esx/vm";
+import { jsonClean, ResourceProps } from "./common";
 import { EsxInstanceOutputs, InstanceNicInput } from "./esx-instance.schema";
-import { GiB } from "./esx-instance-converge";
-import { jsonClean } from "./common";
+
+/** A NIC as recorded in outputs (the fields read back here). */
+interface NicRecord {
+  network?: InstanceNicInput["network"];
+  portGroup?: string;
+  ip?: string | null;
+  requestedIp?: string | null;
+  requestedMac?: string | null;
+  requestedNicType?: InstanceNicInput["nicType"] | null;
+}
+
+function recordedNics(props: ResourceProps): NicRecord[] {
+  return Array.isArray(props.networks) ? (props.networks as NicRecord[]) : [];
+}
 
 /** The nic inputs recorded in outputs (for read, which only has the old outputs). */
-export function nicInputsFromOutputs(props: Record<string, any>): InstanceNicInput[] {
-  return (Array.isArray(props.networks) ? props.networks : []).map((n: any) => ({
-    network: n.network ?? { portGroup: n.portGroup },
+export function nicInputsFromOutputs(props: ResourceProps): InstanceNicInput[] {
+  return recordedNics(props).map((n) => ({
+    network: n.network ?? { portGroup: n.portGroup ?? "" },
     ip: n.requestedIp ?? undefined,
     mac: n.requestedMac ?? undefined,
     nicType: n.requestedNicType ?? undefined,
   }));
 }
 
-export function instanceOutputs(inp: Record<string, any>, vm: VmState, nicInputs: InstanceNicInput[], adopted: boolean): EsxInstanceOutputs {
+/** The addresses an instance's outputs record, with their subnets (given back to the allocator). */
+export function recordedLeases(props: ResourceProps): AddressLease[] {
+  return recordedNics(props).map((n) => ({ ip: n.ip ?? null, cidr: n.network?.cidr ?? null }));
+}
+
+export function instanceOutputs(inputs: ResourceProps, vm: VmState, nicInputs: InstanceNicInput[], adopted: boolean): EsxInstanceOutputs {
   const machineId = vm.extraConfig["machine.id"] || null;
   const byMac = new Map(decodeMachineId(machineId ?? "").nics.map((n) => [n.mac.toLowerCase(), n]));
   const root = vm.devices.disks[0];
@@ -35,15 +55,16 @@ export function instanceOutputs(inp: Record<string, any>, vm: VmState, nicInputs
       requestedNicType: want?.nicType ?? null,
     };
   });
-  const { networks: _n, diskGb: _d, ...rest } = inp;
-  return jsonClean<EsxInstanceOutputs>({
+  const { networks: _networks, diskGb: _diskGb, ...rest } = inputs;
+  const image = inputs.image as { datastore?: string } | undefined;
+  return jsonClean({
     ...rest,
-    host: inp.host ?? null,
+    host: inputs.host ?? null,
     name: vm.name,
     vmId: vm.ref.value,
     uuid: vm.uuid,
     vmxPath: vm.vmxPath,
-    datastore: inp.image?.datastore ?? null,
+    datastore: image?.datastore ?? null,
     powerState: vm.powerState,
     cpus: vm.cpus,
     memoryMb: vm.memoryMb,
@@ -53,5 +74,5 @@ export function instanceOutputs(inp: Record<string, any>, vm: VmState, nicInputs
     machineId,
     guestIpAddresses: vm.guestIps,
     adopted,
-  } as any);
+  }) as EsxInstanceOutputs;
 }

@@ -1,7 +1,11 @@
 /** EsxInstance inputs and outputs: the one definition check() validates with and schema.json / the sdk types come from. */
 import { z } from "zod";
+import { desiredDiskBytes } from "../driver/instance/plan";
+import { ADAPTER_TYPES, DEFAULT_ADAPTER, DEFAULT_NIC, NIC_TYPES, parseAdapterType, parseNicType } from "../hardware";
+import { normaliseCidr } from "../net/addressing";
 import { cidrString } from "./guest-network.schema";
 import { GUEST_ID, hostAlias, ipv4, SAFE_NAME, SAFE_NAME_MESSAGE } from "./common";
+import { FieldTable, replaceFields } from "./fields";
 
 /** VM names: no characters that break datastore paths ("[ds] name/name.vmx") or the VM configuration; not . or .. */
 export const VM_NAME = SAFE_NAME;
@@ -14,20 +18,9 @@ const MAX_MEMORY_MB = 24 * 1024 * 1024;
 export const STATIC_MAC = /^00:50:56:[0-3][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/i;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
-export const NIC_TYPES = ["vmxnet3", "e1000", "e1000e", "pcnet32"] as const;
-export const ADAPTER_TYPES = ["lsilogic", "buslogic", "lsilogicsas", "pvscsi", "ide"] as const;
-export type NicType = (typeof NIC_TYPES)[number];
-export type AdapterType = (typeof ADAPTER_TYPES)[number];
-
-/** Adapter names as vmdk descriptors, vim25 and people write them ("lsiLogic", "paravirtual", ...) -> ours. */
-export function normaliseAdapter(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  const s = v.toLowerCase().replace(/[^a-z]/g, "");
-  return ({ paravirtual: "pvscsi", pvscsi: "pvscsi", lsilogicsas: "lsilogicsas", sas: "lsilogicsas", legacyesx: "buslogic" } as Record<string, string>)[s] ?? s;
-}
-
+/** Adapter names as Glance, vmdk descriptors, vim25 and people write them ("lsiLogic", "paraVirtual", ...) -> ours. */
+const adapterType = z.preprocess((v) => (typeof v === "string" ? (parseAdapterType(v) ?? v) : v), z.enum(ADAPTER_TYPES));
 const nicType = z.enum(NIC_TYPES);
-const adapterType = z.preprocess(normaliseAdapter, z.enum(ADAPTER_TYPES));
 
 export const instanceImage = z
   .object({
@@ -52,7 +45,9 @@ export const instanceImage = z
       .regex(GUEST_ID, "must be a vSphere guest OS id (letters, digits, _)")
       .nullish()
       .describe("vSphere guest OS identifier the image declares, e.g. ubuntu64Guest."),
-    nicType: z.preprocess((v) => (v === "vmxnet" ? "vmxnet3" : v), nicType.nullish()).describe("NIC model the image prefers (vmxnet is taken as vmxnet3)."),
+    nicType: z
+      .preprocess((v) => (typeof v === "string" ? (parseNicType(v) ?? v) : v), nicType.nullish())
+      .describe("NIC model the image prefers (vmxnet is taken as vmxnet3)."),
     glanceImageId: z.string().nullish().describe("Glance image id the disk came from (informational)."),
   })
   .describe("The EsxImage to boot from (the sdk passes the EsxImage resource's outputs). Changing it replaces the VM.");
@@ -186,21 +181,95 @@ export const esxInstanceOutputs = esxInstanceInputs.omit({ networks: true }).ext
 
 export type EsxInstanceOutputs = z.infer<typeof esxInstanceOutputs>;
 
+type Props = Record<string, unknown>;
+type NetworkRecord = { portGroup?: unknown; cidr?: unknown; gateway?: unknown; dnsServers?: unknown; allocationRange?: unknown };
+type ImageRecord = { datastorePath?: unknown; datastore?: unknown; capacityBytes?: unknown; adapterType?: unknown; guestId?: unknown; nicType?: unknown };
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const image = (r: Props): ImageRecord | undefined => (r.image && typeof r.image === "object" ? (r.image as ImageRecord) : undefined);
+
+function normNetwork(n: NetworkRecord | null | undefined): unknown {
+  if (!n) return null;
+  let cidr = n.cidr ?? null;
+  try {
+    if (typeof cidr === "string") cidr = normaliseCidr(cidr);
+  } catch {
+    /* compared as written */
+  }
+  return { portGroup: n.portGroup ?? null, cidr, gateway: n.gateway ?? null, dnsServers: n.dnsServers ?? [], allocationRange: n.allocationRange ?? null };
+}
+
+/** The image fields that place the disk (changing any replaces the VM). */
+function imageKey(i: unknown): unknown {
+  const r = i as ImageRecord | null | undefined;
+  return r ? { datastorePath: r.datastorePath ?? null, datastore: r.datastore ?? null, capacityBytes: r.capacityBytes ?? null } : null;
+}
+
+/** Old outputs' NICs vs new inputs' NICs: network, requested address, NIC type and MAC. */
+function networksChanged(olds: Props[], news: Props[], img: ImageRecord | undefined): boolean {
+  if (olds.length !== news.length) return true;
+  return news.some((n, i) => {
+    const o = olds[i];
+    const want = {
+      network: normNetwork(n.network as NetworkRecord),
+      ip: n.ip ?? null,
+      nicType: n.nicType ?? img?.nicType ?? DEFAULT_NIC,
+      mac: n.mac ? String(n.mac).toLowerCase() : null,
+    };
+    const oldIp = o.requestedIp === "auto" && o.ip ? "auto" : (o.ip ?? null);
+    const have = {
+      network: { ...(normNetwork(o.network as NetworkRecord) as object), portGroup: o.portGroup },
+      ip: oldIp,
+      nicType: o.nicType,
+      mac: n.mac ? o.mac : null,
+    };
+    return JSON.stringify(want) !== JSON.stringify(have);
+  });
+}
+
+const adapterOf = (r: Props) => parseAdapterType(text(r.adapterType) ?? text(image(r)?.adapterType)) ?? DEFAULT_ADAPTER;
+const guestIdOf = (r: Props) => text(r.guestId) ?? text(image(r)?.guestId) ?? "otherGuest64";
+const bothImages = (o: Props, n: Props) => !!image(o) && !!image(n);
+
+/**
+ * What a change of each input does (diff, schema.json's replaceOnChanges, docs). Replaces delete first: the VM
+ * name is fixed. The image replaces only through what places the disk; adapterType and guestId compare the values
+ * in effect (the input, else the image's).
+ */
+export const ESX_INSTANCE_FIELDS: FieldTable<z.input<typeof esxInstanceInputs>> = {
+  host: { onChange: "replace" },
+  name: { onChange: "replace" },
+  image: { onChange: "replace", normalise: imageKey },
+  cloneMode: { onChange: "replace", default: "linked" },
+  userData: { onChange: "replace" },
+  adapterType: { onChange: "replace", differs: (o, n) => bothImages(o, n) && adapterOf(o) !== adapterOf(n) },
+  cpus: { onChange: "update" },
+  memoryMb: { onChange: "update" },
+  diskGb: {
+    onChange: "update",
+    differs: (o, n) => {
+      const img = image(n);
+      if (typeof img?.capacityBytes !== "number" || typeof o.diskBytes !== "number") return false;
+      return desiredDiskBytes({ diskGb: typeof n.diskGb === "number" ? n.diskGb : undefined, image: { capacityBytes: img.capacityBytes } }) > o.diskBytes;
+    },
+  },
+  networks: {
+    onChange: "update",
+    differs: (o, n) => !Array.isArray(n.networks) || !Array.isArray(o.networks) || networksChanged(o.networks as Props[], n.networks as Props[], image(n)),
+  },
+  guestId: { onChange: "update", differs: (o, n) => bothImages(o, n) && guestIdOf(o) !== guestIdOf(n) },
+  powerState: { onChange: "update", differs: (o, n) => !same(o.powerState, n.powerState ?? "on") },
+  rebootTrigger: { onChange: "update" },
+  resourceUrn: { onChange: "update" },
+  waitForIp: { onChange: "update" },
+  shutdownTimeoutSeconds: { onChange: "update", default: 60 },
+  adopt: { onChange: "update", default: false },
+  resourceName: { onChange: "ignore" },
+};
+
 /** Changing these replaces the VM (image: its datastorePath, datastore or capacity). */
-export const ESX_INSTANCE_REPLACE = ["host", "name", "image", "cloneMode", "userData", "adapterType"];
-export const ESX_INSTANCE_UPDATE = [
-  "cpus",
-  "memoryMb",
-  "diskGb",
-  "networks",
-  "guestId",
-  "powerState",
-  "rebootTrigger",
-  "resourceUrn",
-  "waitForIp",
-  "shutdownTimeoutSeconds",
-  "adopt",
-];
+export const ESX_INSTANCE_REPLACE = replaceFields(ESX_INSTANCE_FIELDS);
 
 export const schemaSpec = {
   name: "EsxInstance",

@@ -1,7 +1,8 @@
 /** GuestNetwork inputs: the one definition that check() validates with and schema.json / the sdk types come from. */
 import { z } from "zod";
-import { checkCidr } from "../net/addressing";
+import { checkCidr, normaliseCidr } from "../net/addressing";
 import { hostAlias, ipv4, SAFE_NAME, SAFE_NAME_MESSAGE } from "./common";
+import { FieldTable, replaceFields } from "./fields";
 
 /** An IPv4 subnet in CIDR form without host bits (checked here, not only in check's cross-field rules, so an
  * invalid cidr is reported even while other inputs are unknown). */
@@ -59,6 +60,35 @@ export const guestNetworkOutputs = guestNetworkInputs.extend({
 
 export type GuestNetworkOutputs = z.infer<typeof guestNetworkOutputs>;
 
+function normalCidr(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  try {
+    return normaliseCidr(v);
+  } catch {
+    return v;
+  }
+}
+
+/** What a change of each input does (diff, schema.json's replaceOnChanges, docs). */
+export const GUEST_NETWORK_FIELDS: FieldTable<z.input<typeof guestNetworkInputs>> = {
+  host: { onChange: "replace" },
+  portGroup: { onChange: "replace" },
+  vswitch: { onChange: "replace", default: "vSwitch0" },
+  vlanId: { onChange: "update", default: 0 },
+  cidr: { onChange: "update", normalise: normalCidr },
+  gateway: { onChange: "update" },
+  dnsServers: { onChange: "update", default: [] },
+  allocationRange: { onChange: "update" },
+  adopt: { onChange: "update", default: false },
+};
+
 /** Changing these replaces the port group. */
-export const GUEST_NETWORK_REPLACE = ["host", "portGroup", "vswitch"];
-export const GUEST_NETWORK_UPDATE = ["vlanId", "cidr", "gateway", "dnsServers", "allocationRange", "adopt"];
+export const GUEST_NETWORK_REPLACE = replaceFields(GUEST_NETWORK_FIELDS);
+
+export const schemaSpec = {
+  name: "GuestNetwork",
+  description: "A port group with its VLAN on a standard vSwitch of a standalone ESX host, plus the IPv4 subnet its guests are addressed from.",
+  inputs: guestNetworkInputs,
+  outputs: guestNetworkOutputs,
+  replaceOnChanges: GUEST_NETWORK_REPLACE,
+};

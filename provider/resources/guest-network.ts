@@ -1,23 +1,19 @@
 /**
  * GuestNetwork: a port group with its VLAN on a standard vSwitch, plus the subnet its guests are addressed from.
- * Create: AddPortGroup (an existing one only with adopt); update: UpdatePortGroup for the VLAN (addressing is
- * data for instances); read: the port group as the host has it; delete: RemovePortGroup if this resource made it
- * and no VM uses it.
+ * check (zod), diff (the field table), one driver call (driver/network/port-group.ts), outputs.
  */
-import { VimFault } from "../vim/faults";
+import { checkWithSchema, CheckOutcome } from "../dynamic/check";
+import { resourceError } from "../dynamic/errors";
+import { hostHandle } from "../dynamic/runtime";
+import { ensurePortGroup, readPortGroup, removePortGroup, updatePortGroup } from "../driver/network/port-group";
 import { broadcast, netmask, normaliseCidr, prefix, validateNetworkAddressing } from "../net/addressing";
-import { checkWithSchema } from "../dynamic/check";
-import { describe } from "../dynamic/errors";
-import { host } from "../dynamic/runtime";
-import { addPortGroup, findNetwork, readNetworkInfo, removePortGroup, updatePortGroup, vmNames } from "../esx/network";
-import { HostContext } from "../esx/host";
-import { confirmed } from "../vim/session";
-import { changedFields, jsonClean } from "./common";
-import { GUEST_NETWORK_REPLACE, GUEST_NETWORK_UPDATE, GuestNetworkInputs, GuestNetworkOutputs, guestNetworkInputs } from "./guest-network.schema";
+import { jsonClean, parseInputs, ResourceProps } from "./common";
+import { diffByTable } from "./fields";
+import { GUEST_NETWORK_FIELDS, GuestNetworkInputs, GuestNetworkOutputs, guestNetworkInputs } from "./guest-network.schema";
 
 const KIND = "GuestNetwork";
 
-export function check(_olds: Record<string, any>, news: Record<string, any>) {
+export function check(_olds: ResourceProps, news: ResourceProps): CheckOutcome<GuestNetworkInputs> {
   return checkWithSchema(guestNetworkInputs, news, (v) => {
     if (v.cidr === undefined) {
       const stray = (["gateway", "allocationRange"] as const).filter((k) => v[k] !== undefined);
@@ -30,37 +26,17 @@ export function check(_olds: Record<string, any>, news: Record<string, any>) {
   });
 }
 
-function normalise(field: string, v: any): any {
-  if (field === "cidr" && typeof v === "string") {
-    try {
-      return normaliseCidr(v);
-    } catch {
-      return v;
-    }
-  }
-  if (field === "vswitch") return v ?? "vSwitch0";
-  if (field === "vlanId") return v ?? 0;
-  if (field === "dnsServers") return v ?? [];
-  if (field === "adopt") return v ?? false;
-  return v;
+export function diff(_id: string, olds: ResourceProps, news: ResourceProps) {
+  const { changes, replaces } = diffByTable(GUEST_NETWORK_FIELDS, olds, news);
+  // Same port group name on the host: the old one must go before the new one can be made.
+  return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && !replaces.includes("portGroup") };
 }
 
-export function diff(_id: string, olds: Record<string, any>, news: Record<string, any>) {
-  const changed = changedFields(olds, news, [...GUEST_NETWORK_REPLACE, ...GUEST_NETWORK_UPDATE], normalise);
-  const replaces = changed.filter((f) => GUEST_NETWORK_REPLACE.includes(f));
-  return {
-    changes: changed.length > 0,
-    replaces,
-    // Same port group name on the host: the old one must go before the new one can be made.
-    deleteBeforeReplace: replaces.length > 0 && !replaces.includes("portGroup"),
-  };
-}
-
-function outputs(inp: GuestNetworkInputs, networkId: string | null, vlanId: number, vswitch: string, created: boolean): GuestNetworkOutputs {
-  const cidr = inp.cidr ? normaliseCidr(inp.cidr) : undefined;
-  return jsonClean({
-    ...inp,
-    host: inp.host ?? null,
+function outputs(inputs: GuestNetworkInputs, networkId: string | null, vlanId: number, vswitch: string, created: boolean): GuestNetworkOutputs {
+  const cidr = inputs.cidr ? normaliseCidr(inputs.cidr) : undefined;
+  return jsonClean<GuestNetworkOutputs>({
+    ...inputs,
+    host: inputs.host ?? null,
     vswitch,
     vlanId,
     cidr: cidr ?? null,
@@ -68,123 +44,52 @@ function outputs(inp: GuestNetworkInputs, networkId: string | null, vlanId: numb
     netmask: cidr ? netmask(cidr) : null,
     broadcast: cidr ? broadcast(cidr) : null,
     prefixLength: cidr ? prefix(cidr) : null,
-    gateway: inp.gateway ?? null,
-    allocationRange: inp.allocationRange ?? null,
+    gateway: inputs.gateway ?? null,
+    allocationRange: inputs.allocationRange ?? null,
     created,
-  } as any);
+  });
 }
 
-function parse(news: Record<string, any>): GuestNetworkInputs {
-  const r = check({}, news);
-  if (r.failures.length || !r.value) throw new Error(r.failures.map((f) => f.reason).join("; ") || "inputs are not known");
-  return r.value;
-}
-
-async function adoptExisting(ctx: HostContext, inp: GuestNetworkInputs): Promise<GuestNetworkOutputs> {
-  const info = await readNetworkInfo(ctx);
-  const pg = info.portGroups.find((p) => p.name === inp.portGroup);
-  if (!pg) throw new Error(`port group ${inp.portGroup} disappeared while being adopted`);
-  if (pg.vswitch !== inp.vswitch) {
-    throw new Error(`port group ${inp.portGroup} exists on ${pg.vswitch}, not on ${inp.vswitch}: set vswitch: "${pg.vswitch}" to adopt it`);
-  }
-  if (pg.vlanId !== inp.vlanId) await updatePortGroup(ctx, inp.portGroup, inp.vswitch, inp.vlanId);
-  const net = await findNetwork(ctx, inp.portGroup);
-  return outputs(inp, net?.ref.value ?? null, inp.vlanId, inp.vswitch, false);
-}
-
-export async function create(news: Record<string, any>) {
-  const inp = parse(news);
-  const h = host(inp.host);
+export async function create(news: ResourceProps) {
+  const inputs = parseInputs(check({}, news));
+  const target = hostHandle(inputs.host);
   try {
-    const ctx = await h.ctx();
-    const portGroup = async () => (await readNetworkInfo(ctx)).portGroups.find((p) => p.name === inp.portGroup && p.vswitch === inp.vswitch);
-    try {
-      // Known absent first: if AddPortGroup's answer is lost, a port group found afterwards is the one it made.
-      if (await portGroup()) throw new VimFault("AlreadyExists", h.display, `port group ${inp.portGroup} exists`, "AddPortGroup");
-      await confirmed(
-        () => addPortGroup(ctx, inp.portGroup, inp.vswitch, inp.vlanId).then(() => true),
-        async () => ((await portGroup()) ? true : undefined),
-      );
-    } catch (e) {
-      if (e instanceof VimFault && e.is("AlreadyExists", "DuplicateName")) {
-        if (inp.adopt) return { id: inp.portGroup, outs: await adoptExisting(ctx, inp) };
-        throw new Error(`port group ${inp.portGroup} already exists on the host: set adopt: true to take it over (it is then left in place on delete)`, {
-          cause: e,
-        });
-      }
-      if (e instanceof VimFault && e.is("NotFound")) {
-        const info = await readNetworkInfo(ctx);
-        if (!info.vswitches.includes(inp.vswitch)) {
-          throw new Error(`vSwitch ${inp.vswitch} does not exist on the host; it has: ${info.vswitches.join(", ") || "none"}`, { cause: e });
-        }
-      }
-      throw e;
-    }
-    const net = await findNetwork(ctx, inp.portGroup);
-    return { id: inp.portGroup, outs: outputs(inp, net?.ref.value ?? null, inp.vlanId, inp.vswitch, true) };
+    const pg = await ensurePortGroup(await target.host(), { name: inputs.portGroup, vswitch: inputs.vswitch, vlanId: inputs.vlanId, adopt: inputs.adopt });
+    return { id: inputs.portGroup, outs: outputs(inputs, pg.networkId, pg.vlanId, pg.vswitch, pg.created) };
   } catch (e) {
-    throw describe(KIND, inp.portGroup, h.display, e);
+    throw resourceError(KIND, inputs.portGroup, target.display, e);
   }
 }
 
-export async function read(id: string, props: Record<string, any>) {
-  const h = host(props.host);
+export async function read(id: string, props: ResourceProps) {
+  const target = hostHandle(props.host as string | undefined);
   try {
-    const ctx = await h.ctx();
-    const info = await readNetworkInfo(ctx);
-    const pg = info.portGroups.find((p) => p.name === id);
+    const pg = await readPortGroup(await target.host(), id);
     if (!pg) return { id: undefined, props: undefined };
-    const net = await findNetwork(ctx, id);
-    const inp = { ...(props as GuestNetworkInputs), portGroup: id };
-    return { id, props: outputs(inp, net?.ref.value ?? props.networkId ?? null, pg.vlanId, pg.vswitch, props.created !== false) };
+    const inputs = { ...(props as GuestNetworkInputs), portGroup: id };
+    return { id, props: outputs(inputs, pg.networkId ?? (props.networkId as string | undefined) ?? null, pg.vlanId, pg.vswitch, props.created !== false) };
   } catch (e) {
-    throw describe(KIND, id, h.display, e);
+    throw resourceError(KIND, id, target.display, e);
   }
 }
 
-export async function update(id: string, olds: Record<string, any>, news: Record<string, any>) {
-  const inp = parse(news);
-  const h = host(inp.host);
+export async function update(id: string, olds: ResourceProps, news: ResourceProps) {
+  const inputs = parseInputs(check({}, news));
+  const target = hostHandle(inputs.host);
   try {
-    const ctx = await h.ctx();
-    if (olds.vlanId !== inp.vlanId || olds.vswitch !== inp.vswitch) {
-      await confirmed(
-        () => updatePortGroup(ctx, id, inp.vswitch, inp.vlanId).then(() => true),
-        async () =>
-          (await readNetworkInfo(ctx)).portGroups.some((p) => p.name === id && p.vswitch === inp.vswitch && p.vlanId === inp.vlanId) ? true : undefined,
-      );
-    }
-    return { outs: outputs(inp, olds.networkId ?? null, inp.vlanId, inp.vswitch, olds.created !== false) };
+    if (olds.vlanId !== inputs.vlanId || olds.vswitch !== inputs.vswitch) await updatePortGroup(await target.host(), id, inputs.vswitch, inputs.vlanId);
+    return { outs: outputs(inputs, (olds.networkId as string | undefined) ?? null, inputs.vlanId, inputs.vswitch, olds.created !== false) };
   } catch (e) {
-    throw describe(KIND, id, h.display, e);
+    throw resourceError(KIND, id, target.display, e);
   }
 }
 
-export async function remove(id: string, props: Record<string, any>) {
+export async function remove(id: string, props: ResourceProps) {
   if (props.created === false) return; // adopted: left in place
-  const h = host(props.host);
+  const target = hostHandle(props.host as string | undefined);
   try {
-    const ctx = await h.ctx();
-    const net = await findNetwork(ctx, id);
-    if (net && net.vms.length) {
-      const names = await vmNames(ctx, net.vms);
-      throw new Error(`port group ${id} is still used by VM(s) ${names.join(", ")}: nothing was removed; delete or move those VMs first`);
-    }
-    try {
-      await confirmed(
-        () => removePortGroup(ctx, id).then(() => true),
-        async () => ((await readNetworkInfo(ctx)).portGroups.some((p) => p.name === id) ? undefined : true),
-      );
-    } catch (e) {
-      if (e instanceof VimFault && e.is("NotFound")) return;
-      if (e instanceof VimFault && e.is("ResourceInUse")) {
-        const again = await findNetwork(ctx, id);
-        const names = again ? await vmNames(ctx, again.vms) : [];
-        throw new Error(`port group ${id} is still used by VM(s) ${names.join(", ") || "(unknown)"}: nothing was removed`, { cause: e });
-      }
-      throw e;
-    }
+    await removePortGroup(await target.host(), id);
   } catch (e) {
-    throw describe(KIND, id, h.display, e);
+    throw resourceError(KIND, id, target.display, e);
   }
 }

@@ -3,18 +3,21 @@
  * of truth for inputs, descriptions, defaults and which inputs force replacement. `npm run schema` writes it;
  * test/schema.test.ts fails when the committed file is stale.
  */
-import { z } from "zod";
+import { JsonSchema, jsonSchemaOf, ObjectTypeSpec, PackageSchema, PropertySpec, ResourceSchemaSpec } from "./json-schema";
 import { resourceSpecs, ResourceSpec } from "./resources";
 import { SECRET_OUTPUTS } from "./secrets";
 
-type Json = Record<string, any>;
-
-const CONFIG = {
-  host: { type: "string", description: "ESX host name or address, optionally with :port (https). http:// URLs are for simulators only." },
+const CONFIG: Record<string, PropertySpec> = {
+  host: { type: "string", description: "ESX host name or address, optionally with :port (https). An http:// URL is refused unless allowHttp is set." },
   username: { type: "string", description: "User to log in as.", default: "root" },
   password: { type: "string", description: "Password of that user. Set it as a secret.", secret: true },
   thumbprint: { type: "string", description: "SHA-256 or SHA-1 thumbprint of the host's certificate (hex, colons optional) to pin a self-signed certificate." },
   insecure: { type: "boolean", description: "Skip certificate verification (explicit opt-out; a warning is logged).", default: false },
+  allowHttp: {
+    type: "boolean",
+    description: "Accept an http:// host (no TLS: the password crosses the network in clear), for simulators and test proxies; a warning is logged.",
+    default: false,
+  },
   hosts: {
     type: "string",
     description:
@@ -47,15 +50,16 @@ function typeName(resource: string, path: string[]): string {
   return `esx:index:${resource}${path.map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("")}`;
 }
 
-function property(js: Json, resource: string, path: string[], types: Json): Json {
-  const out: Json = {};
+function property(js: JsonSchema, resource: string, path: string[], types: Record<string, ObjectTypeSpec>): PropertySpec {
+  const out: PropertySpec = {};
   if (js.description) out.description = js.description;
   if (js.default !== undefined) out.default = js.default;
-  const t = js.anyOf ? (js.anyOf.find((x: Json) => x.type !== "null") ?? js.anyOf[0]) : js;
+  const t = js.anyOf ? (js.anyOf.find((x) => x.type !== "null") ?? js.anyOf[0]) : js;
   if (t.type === "array") {
     out.type = "array";
-    out.items = property(t.items ?? {}, resource, path, types);
-    delete out.items.description;
+    const items = property(t.items ?? {}, resource, path, types);
+    delete items.description;
+    out.items = items;
   } else if (t.type === "object" && t.properties) {
     const name = typeName(resource, path);
     types[name] = objectType(t, resource, path, types);
@@ -71,23 +75,23 @@ function property(js: Json, resource: string, path: string[], types: Json): Json
   return out;
 }
 
-function objectType(js: Json, resource: string, path: string[], types: Json): Json {
-  const properties: Json = {};
-  for (const [k, v] of Object.entries<Json>(js.properties ?? {})) properties[k] = property(v, resource, [...path, k], types);
-  return { type: "object", properties, required: (js.required ?? []).filter((r: string) => !properties[r]?.default) };
+function objectType(js: JsonSchema, resource: string, path: string[], types: Record<string, ObjectTypeSpec>): ObjectTypeSpec {
+  const properties: Record<string, PropertySpec> = {};
+  for (const [k, v] of Object.entries(js.properties ?? {})) properties[k] = property(v, resource, [...path, k], types);
+  return { type: "object", properties, required: (js.required ?? []).filter((r) => !properties[r]?.default) };
 }
 
-function resourceSchema(spec: ResourceSpec, types: Json): Json {
-  const input = z.toJSONSchema(spec.inputs, { io: "input", unrepresentable: "any" }) as Json;
-  const output = z.toJSONSchema(spec.outputs, { io: "output", unrepresentable: "any" }) as Json;
-  const inputProperties: Json = {};
-  for (const [k, v] of Object.entries<Json>(input.properties ?? {})) {
+function resourceSchema(spec: ResourceSpec, types: Record<string, ObjectTypeSpec>): ResourceSchemaSpec {
+  const input = jsonSchemaOf(spec.inputs, "input");
+  const output = jsonSchemaOf(spec.outputs, "output");
+  const inputProperties: Record<string, PropertySpec> = {};
+  for (const [k, v] of Object.entries(input.properties ?? {})) {
     if (spec.hiddenInputs?.includes(k)) continue;
     inputProperties[k] = property(v, spec.name, [k], types);
     if (spec.replaceOnChanges.includes(k)) inputProperties[k].replaceOnChanges = true;
   }
-  const properties: Json = {};
-  for (const [k, v] of Object.entries<Json>(output.properties ?? {})) {
+  const properties: Record<string, PropertySpec> = {};
+  for (const [k, v] of Object.entries(output.properties ?? {})) {
     if (spec.hiddenInputs?.includes(k)) continue;
     properties[k] = property(v, spec.name, [k], types);
   }
@@ -100,13 +104,13 @@ function resourceSchema(spec: ResourceSpec, types: Json): Json {
     properties,
     required: Object.keys(properties).filter((k) => (output.required ?? []).includes(k)),
     inputProperties,
-    requiredInputs: (input.required ?? []).filter((k: string) => inputProperties[k] && inputProperties[k].default === undefined),
+    requiredInputs: (input.required ?? []).filter((k) => inputProperties[k] && inputProperties[k].default === undefined),
   };
 }
 
-export function buildPackageSchema(): Json {
-  const types: Json = {};
-  const resources: Json = {};
+export function buildPackageSchema(): PackageSchema {
+  const types: Record<string, ObjectTypeSpec> = {};
+  const resources: Record<string, ResourceSchemaSpec> = {};
   for (const spec of resourceSpecs()) resources[`esx:index:${spec.name}`] = resourceSchema(spec, types);
   return {
     name: "esx",

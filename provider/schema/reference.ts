@@ -1,14 +1,14 @@
 /** docs/reference.md: a readable reference generated from schema.json. */
-type Json = Record<string, any>;
+import { PackageSchema, PropertySpec } from "./json-schema";
 
-function typeOf(p: Json): string {
-  if (p.$ref) return p.$ref.split(":").pop();
+function typeOf(p: PropertySpec): string {
+  if (p.$ref) return p.$ref.split(":").pop() ?? p.$ref;
   if (p.type === "array") return `${typeOf(p.items ?? {})}[]`;
   return p.type ?? "any";
 }
 
-function table(props: Json, required: string[], showReplace: boolean): string {
-  const rows = Object.entries<Json>(props).map(([k, p]) => {
+function table(props: Record<string, PropertySpec>, required: string[], showReplace: boolean): string {
+  const rows = Object.entries(props).map(([k, p]) => {
     const flags = [
       required.includes(k) ? "required" : "",
       p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "",
@@ -21,10 +21,10 @@ function table(props: Json, required: string[], showReplace: boolean): string {
   return ["| name | type | | description |", "|---|---|---|---|", ...rows].join("\n");
 }
 
-export function renderReference(schema: Json): string {
+export function renderReference(schema: PackageSchema): string {
   const out = [`# pulumi-esx reference`, "", "Generated from schema.json by `npm run schema`; do not edit.", "", "## Configuration (`esx:`)", ""];
   out.push(table(schema.config.variables, [], false), "");
-  for (const [token, r] of Object.entries<Json>(schema.resources)) {
+  for (const [token, r] of Object.entries(schema.resources)) {
     const name = token.split(":").pop();
     out.push(
       `## ${name}`,
@@ -41,7 +41,7 @@ export function renderReference(schema: Json): string {
       "",
     );
   }
-  for (const [token, t] of Object.entries<Json>(schema.types)) {
+  for (const [token, t] of Object.entries(schema.types)) {
     out.push(`### type ${token.split(":").pop()}`, "", table(t.properties, t.required ?? [], false), "");
   }
   return out.join("\n");

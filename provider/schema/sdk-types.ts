@@ -5,11 +5,9 @@
  * output as pulumi.Output (so preview shows them as unknown), each field with TSDoc from its `.describe()`
  * text. `npm run schema` writes it; test/schema.test.ts fails when it is stale.
  */
-import { z } from "zod";
+import { JsonSchema, jsonSchemaOf } from "./json-schema";
 import { resourceSpecs, ResourceSpec } from "./resources";
 import { SECRET_NOTE, SECRET_OUTPUTS } from "./secrets";
-
-type Json = Record<string, any>;
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -41,14 +39,15 @@ class Renderer {
   /** `input`: fields wrapped in pulumi.Input and nested interfaces named ...Args. */
   constructor(private readonly input: boolean) {}
 
-  type(js: Json, name: string): string {
-    if (js.anyOf || js.oneOf) {
-      const parts = (js.anyOf ?? js.oneOf).map((x: Json, i: number) => this.type(x, i === 0 ? name : `${name}${i}`));
+  type(js: JsonSchema, name: string): string {
+    const union = js.anyOf ?? js.oneOf;
+    if (union) {
+      const parts = union.map((x, i) => this.type(x, i === 0 ? name : `${name}${i}`));
       return [...new Set(parts)].join(" | ");
     }
     if (js.const !== undefined) return JSON.stringify(js.const);
-    if (js.enum) return js.enum.map((v: unknown) => JSON.stringify(v)).join(" | ");
-    if (Array.isArray(js.type)) return js.type.map((t: string) => this.type({ ...js, type: t }, name)).join(" | ");
+    if (js.enum) return js.enum.map((v) => JSON.stringify(v)).join(" | ");
+    if (Array.isArray(js.type)) return js.type.map((t) => this.type({ ...js, type: t }, name)).join(" | ");
     switch (js.type) {
       case "string":
         return "string";
@@ -73,7 +72,7 @@ class Renderer {
   }
 
   /** A named interface for a nested object; returns its name. */
-  object(js: Json, name: string): string {
+  object(js: JsonSchema, name: string): string {
     const iname = this.input ? `${name}Args` : name;
     if (this.names.has(iname)) return iname;
     this.names.add(iname);
@@ -82,7 +81,7 @@ class Renderer {
   }
 
   fields(
-    js: Json,
+    js: JsonSchema,
     name: string,
     indent: string,
     hidden: string[],
@@ -92,7 +91,7 @@ class Renderer {
   ): string {
     const required = new Set<string>(js.required ?? []);
     let out = "";
-    for (const [k, p] of Object.entries<Json>(js.properties ?? {})) {
+    for (const [k, p] of Object.entries(js.properties ?? {})) {
       if (hidden.includes(k)) continue;
       const t = this.type(p, `${name}${cap(k)}`);
       const extra = [
@@ -109,8 +108,8 @@ class Renderer {
 }
 
 function resourceTypes(spec: ResourceSpec): string {
-  const inJs = z.toJSONSchema(spec.inputs, { io: "input", unrepresentable: "any" }) as Json;
-  const outJs = z.toJSONSchema(spec.outputs, { io: "output", unrepresentable: "any" }) as Json;
+  const inJs = jsonSchemaOf(spec.inputs, "input");
+  const outJs = jsonSchemaOf(spec.outputs, "output");
   const hidden = spec.hiddenInputs ?? [];
   const ins = new Renderer(true);
   const secrets = SECRET_OUTPUTS[spec.name] ?? [];

@@ -1,7 +1,7 @@
 /**
- * How to reach one ESX host: parsed from stack config (`esx:host`, `esx:username`, `esx:password`,
- * `esx:thumbprint`, `esx:insecure`). `host` is a name or address with an optional `:port`, or a URL
- * (`http://` is accepted only for simulators).
+ * How to reach one ESX host (provider/settings.ts builds it from stack config). `host` is a name or address with
+ * an optional `:port`, or a URL; an `http://` URL (no TLS: the password crosses in clear) is refused by the
+ * settings unless `esx:allowHttp` is set (simulators and test proxies).
  */
 export interface HostConnection {
   host: string;
@@ -9,6 +9,8 @@ export interface HostConnection {
   password: string;
   thumbprint?: string;
   insecure?: boolean;
+  /** Where warnings about this connection go (esx:insecure); default stderr. */
+  onWarning?: (message: string) => void;
   /** Bound on connecting to the host (ms). */
   connectTimeoutMs?: number;
   /** Connections kept to the host (default 32). */
@@ -26,12 +28,12 @@ export interface Endpoint {
 }
 
 export function endpointOf(host: string): Endpoint {
-  const h = host.trim();
-  if (/^https?:\/\//i.test(h)) {
-    const u = new URL(h);
+  const written = host.trim();
+  if (/^https?:\/\//i.test(written)) {
+    const u = new URL(written);
     const base = `${u.protocol}//${u.host}`;
     return { sdkUrl: `${base}${u.pathname && u.pathname !== "/" ? u.pathname : "/sdk"}`, baseUrl: base, display: u.host, secure: u.protocol === "https:" };
   }
-  const u = new URL(`https://${h}`);
+  const u = new URL(`https://${written}`);
   return { sdkUrl: `https://${u.host}/sdk`, baseUrl: `https://${u.host}`, display: u.host, secure: true };
 }

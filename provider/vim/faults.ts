@@ -9,7 +9,7 @@ export class VimFault extends Error {
     readonly host: string,
     readonly hostMessage: string,
     readonly operation: string,
-    readonly detail: Record<string, any> = {},
+    readonly detail: Record<string, unknown> = {},
   ) {
     super(`${operation} on ${host} failed: ${faultName}${hostMessage ? `: ${hostMessage}` : ""}`);
     this.name = "VimFault";

@@ -27,11 +27,51 @@ export interface TypeDef {
 
 export const wsdlPath = (): string => path.join(packageRoot(), "provider", "vim", "wsdl", "vim25.wsdl");
 
+/** The parts of the WSDL's XML (as fast-xml-parser returns it) that this model reads. */
+interface XsdElement {
+  "@name": string;
+  "@type": string;
+  "@minOccurs"?: string;
+  "@maxOccurs"?: string;
+}
+interface XsdSequence {
+  element?: XsdElement[];
+}
+interface XsdComplexType {
+  "@name": string;
+  simpleContent?: unknown;
+  complexContent?: { extension: { "@base": string; sequence?: XsdSequence | string } };
+  sequence?: XsdSequence | string;
+}
+interface XsdSimpleType {
+  "@name": string;
+  restriction?: { enumeration?: { "@value": string }[] };
+}
+interface XsdTopElement {
+  "@name": string;
+  complexType?: { sequence?: XsdSequence }[];
+}
+interface WsdlDocument {
+  definitions: {
+    types: { schema: { complexType?: XsdComplexType[]; simpleType?: XsdSimpleType[]; element?: XsdTopElement[] } };
+    portType: { operation: { "@name": string }[] };
+    binding: { operation: { operation?: { "@soapAction"?: string }[] }[] };
+  };
+}
+
+export interface ReturnDef {
+  type: string;
+  /** The operation may answer without a returnval (minOccurs 0). */
+  optional: boolean;
+}
+
 export class VimSchema {
   readonly types = new Map<string, TypeDef>();
+  /** Enumerations (xsd:simpleType restrictions of xsd:string): name -> allowed values. Sent and read as text. */
+  readonly enums = new Map<string, string[]>();
   readonly operations = new Set<string>();
-  /** Operation name -> the type of its `returnval` (absent for operations that return nothing). */
-  readonly returnTypes = new Map<string, string>();
+  /** Operation name -> its returnval (absent for operations that return nothing). */
+  readonly returns = new Map<string, ReturnDef>();
   readonly soapAction: string;
 
   constructor(wsdlText: string) {
@@ -39,29 +79,37 @@ export class VimSchema {
       ignoreAttributes: false,
       attributeNamePrefix: "@",
       removeNSPrefix: true,
-      isArray: (n) => ["complexType", "element", "operation", "message"].includes(n),
-    }).parse(wsdlText);
+      isArray: (n) => ["complexType", "simpleType", "enumeration", "element", "operation", "message"].includes(n),
+    }).parse(wsdlText) as WsdlDocument;
     const schema = doc.definitions.types.schema;
     for (const ct of schema.complexType ?? []) this.addType(ct);
+    for (const st of schema.simpleType ?? [])
+      this.enums.set(
+        st["@name"],
+        (st.restriction?.enumeration ?? []).map((e) => e["@value"]),
+      );
     for (const el of schema.element ?? []) {
-      const name: string = el["@name"];
+      const name = el["@name"];
       const ret = el.complexType?.[0]?.sequence?.element?.[0];
-      if (name.endsWith("Response") && ret) this.returnTypes.set(name.slice(0, -"Response".length), stripPrefix(ret["@type"]));
+      if (name.endsWith("Response") && ret) {
+        const op = name.slice(0, -"Response".length);
+        this.returns.set(op, { type: stripPrefix(ret["@type"]), optional: ret["@minOccurs"] === "0" });
+      }
     }
     for (const op of doc.definitions.portType.operation) this.operations.add(op["@name"]);
     const action = doc.definitions.binding.operation[0].operation?.[0]?.["@soapAction"];
     this.soapAction = action ?? "urn:vim25/6.5";
   }
 
-  private addType(ct: any): void {
-    const name: string = ct["@name"];
+  private addType(ct: XsdComplexType): void {
+    const name = ct["@name"];
     if (ct.simpleContent) {
       this.types.set(name, { name, fields: [], simpleContent: true });
       return;
     }
     const ext = ct.complexContent?.extension;
     const seq = ext ? ext.sequence : ct.sequence;
-    const elems: any[] = seq && typeof seq === "object" ? (seq.element ?? []) : [];
+    const elems: XsdElement[] = seq && typeof seq === "object" ? (seq.element ?? []) : [];
     this.types.set(name, {
       name,
       base: ext ? stripPrefix(ext["@base"]) : undefined,
@@ -89,6 +137,11 @@ export class VimSchema {
   isA(sub: string, base: string): boolean {
     for (let t: string | undefined = sub; t; t = this.types.get(t)?.base) if (t === base) return true;
     return false;
+  }
+
+  /** The types deriving from `base` (directly or not), in WSDL order, without `base` itself. */
+  subtypes(base: string): string[] {
+    return [...this.types.keys()].filter((t) => t !== base && this.isA(t, base));
   }
 }
 

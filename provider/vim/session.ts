@@ -8,6 +8,13 @@
  *   never repeated blindly (the caller checks what the host did).
  * - Wrong credentials fail at once with no retry (hosts lock accounts).
  * - `Logout` when the process ends (SIGTERM/SIGINT/beforeExit), bounded in time.
+ *
+ * What `soap` (node-soap) does here and what this package does itself: node-soap reads the WSDL into a client with
+ * one method per operation, wraps the request body in the SOAP envelope, posts it (SOAPAction header, our cookie,
+ * our TLS agent) and hands back the raw answer and its headers. The body is written by our serializer (xml.ts:
+ * vim25's element order, which real ESX insists on, and xsi:type for subtypes, which node-soap's object
+ * serializer does not keep) and the answer is parsed by our decoder (xml.ts, typed by the WSDL's model), so the
+ * types in types.generated.ts describe exactly what goes over the wire.
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
@@ -16,17 +23,35 @@ import { endpointOf, Endpoint, HostConnection } from "./config";
 import { licenseHint, VimAuthError, VimFault, VimLicenseError, VimTlsError, VimTransportError } from "./faults";
 import { vimSchema, VimSchema, wsdlPath } from "./schema";
 import { createAgent, createPlainAgent } from "./tls";
-import { decodeValue, MoRef, parseEnvelope, serializeRequest, xsiTypeOf } from "./xml";
+import type { ServiceContent, VimMethod, VimMethods } from "./types.generated";
+import { decodeValue, isElement, MoRef, parseEnvelope, serializeRequest, XmlNode, xsiTypeOf } from "./xml";
 
 /** Calls that only read: safe to repeat after a transport error. */
-const READ_ONLY = new Set(["RetrieveServiceContent", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "WaitForUpdatesEx", "SessionIsActive"]);
+const READ_ONLY = new Set<VimMethod>(["RetrieveServiceContent", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "WaitForUpdatesEx", "SessionIsActive"]);
+
+/** The service content after login: the managers every host has are present. */
+export type HostServiceContent = ServiceContent & {
+  rootFolder: MoRef<"Folder">;
+  propertyCollector: MoRef<"PropertyCollector">;
+  sessionManager: MoRef;
+  fileManager: MoRef<"FileManager">;
+  virtualDiskManager: MoRef<"VirtualDiskManager">;
+  taskManager: MoRef<"TaskManager">;
+};
+
+/** The arguments of a vim25 method (without `_this`) and its answer, from the generated declarations. */
+export type ArgsOf<M extends VimMethod> = VimMethods[M]["args"];
+export type ReturnOf<M extends VimMethod> = VimMethods[M]["returns"];
+/** The arguments as a parameter: optional when the method has no required argument. */
+export type ArgsParam<M extends VimMethod> = Record<string, never> extends ArgsOf<M> ? [args?: ArgsOf<M>] : [args: ArgsOf<M>];
+type CallRest<M extends VimMethod> = Record<string, never> extends ArgsOf<M> ? [args?: ArgsOf<M>, opts?: CallOptions] : [args: ArgsOf<M>, opts?: CallOptions];
 
 export interface CallOptions {
   timeoutMs?: number;
 }
 
 export interface CallRecord {
-  op: string;
+  op: VimMethod;
   ms: number;
 }
 
@@ -63,7 +88,7 @@ export class VimSession {
   private cookie?: string;
   private login?: Promise<void>;
   private relogging?: Promise<void>;
-  private content?: any;
+  private content?: HostServiceContent;
   private closed = false;
   private logins = 0;
 
@@ -73,7 +98,11 @@ export class VimSession {
   ) {
     this.endpoint = ep;
     this.agent = ep.secure
-      ? createAgent(ep.display, { thumbprint: conn.thumbprint, insecure: conn.insecure, connectTimeoutMs: conn.connectTimeoutMs, maxSockets: conn.maxSockets })
+      ? createAgent(
+          ep.display,
+          { thumbprint: conn.thumbprint, insecure: conn.insecure, connectTimeoutMs: conn.connectTimeoutMs, maxSockets: conn.maxSockets },
+          conn.onWarning,
+        )
       : createPlainAgent(conn.maxSockets);
   }
 
@@ -102,21 +131,25 @@ export class VimSession {
     return this.cookie ?? "";
   }
 
-  async serviceContent(): Promise<any> {
+  async serviceContent(): Promise<HostServiceContent> {
     await this.ensureLogin();
-    return this.content;
+    return this.content!;
   }
 
   /** Invokes a vim25 operation on a managed object and returns its decoded `returnval`. */
-  async call<T = any>(op: string, self: MoRef, args: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<T> {
+  async call<M extends VimMethod>(op: M, self: MoRef, ...[args, opts]: CallRest<M>): Promise<ReturnOf<M>> {
+    return this.callWith(op, self, (args ?? {}) as ArgsOf<M>, opts ?? {});
+  }
+
+  private async callWith<M extends VimMethod>(op: M, self: MoRef, args: ArgsOf<M>, opts: CallOptions): Promise<ReturnOf<M>> {
     await this.ensureLogin();
     const used = this.cookie;
     try {
-      return await this.send<T>(op, self, args, opts);
+      return await this.send(op, self, args, opts);
     } catch (e) {
       if (e instanceof VimFault && e.is("NotAuthenticated")) {
         await this.relogin(used);
-        return this.send<T>(op, self, args, opts);
+        return this.send(op, self, args, opts);
       }
       throw e;
     }
@@ -157,9 +190,24 @@ export class VimSession {
   private async doLogin(): Promise<void> {
     this.cookie = undefined;
     const si = { type: "ServiceInstance", value: "ServiceInstance" };
-    this.content = await this.send("RetrieveServiceContent", si, {});
+    const content = await this.send("RetrieveServiceContent", si, {});
+    const { rootFolder, propertyCollector, sessionManager, fileManager, virtualDiskManager, taskManager } = content;
+    if (!rootFolder || !propertyCollector || !sessionManager || !fileManager || !virtualDiskManager || !taskManager) {
+      throw new Error(
+        `ESX host ${this.host} answered a service content without one of its managers (root folder, property collector, session, file, virtual disk, task)`,
+      );
+    }
+    this.content = {
+      ...content,
+      rootFolder: { type: "Folder", value: rootFolder.value },
+      propertyCollector: { type: "PropertyCollector", value: propertyCollector.value },
+      sessionManager,
+      fileManager: { type: "FileManager", value: fileManager.value },
+      virtualDiskManager: { type: "VirtualDiskManager", value: virtualDiskManager.value },
+      taskManager: { type: "TaskManager", value: taskManager.value },
+    };
     try {
-      await this.send("Login", this.content.sessionManager, { userName: this.conn.username, password: this.conn.password });
+      await this.send("Login", sessionManager, { userName: this.conn.username, password: this.conn.password });
     } catch (e) {
       if (e instanceof VimFault && e.is("InvalidLogin", "NoPermission", "InvalidArgument")) {
         throw new VimAuthError(this.host, this.conn.username, e.hostMessage);
@@ -186,13 +234,13 @@ export class VimSession {
   private soapClient(): Promise<soap.Client> {
     this.client ??= (async () => {
       const c = await soap.createClientAsync(wsdlPath(), { endpoint: this.endpoint.sdkUrl, disableCache: false });
-      c.on("response", (_body: unknown, res: any) => this.takeCookie(res?.headers));
+      c.on("response", (_body: unknown, res: { headers?: Record<string, string | string[] | undefined> } | undefined) => this.takeCookie(res?.headers));
       return c;
     })();
     return this.client;
   }
 
-  private takeCookie(headers: Record<string, any> | undefined): void {
+  private takeCookie(headers: Record<string, string | string[] | undefined> | undefined): void {
     const sc = headers?.["set-cookie"];
     for (const c of Array.isArray(sc) ? sc : sc ? [sc] : []) {
       const m = /(vmware_soap_session=[^;]+)/.exec(String(c));
@@ -200,7 +248,7 @@ export class VimSession {
     }
   }
 
-  private async send<T>(op: string, self: MoRef, args: Record<string, unknown>, opts: CallOptions = {}): Promise<T> {
+  private async send<M extends VimMethod>(op: M, self: MoRef, args: ArgsOf<M>, opts: CallOptions = {}): Promise<ReturnOf<M>> {
     const body = serializeRequest(this.schema, op, self, args);
     const client = await this.soapClient();
     const attempts = READ_ONLY.has(op) ? 4 : 1;
@@ -209,8 +257,8 @@ export class VimSession {
       try {
         const raw = await this.post(client, op, body, opts);
         this.calls.push({ op, ms: Date.now() - started });
-        const result = this.decode<T>(op, raw);
-        if (op.startsWith("RetrieveProperties") || op === "ContinueRetrievePropertiesEx") this.checkMissing(op, result);
+        const result = this.decode(op, raw) as ReturnOf<M>;
+        if (op === "RetrievePropertiesEx" || op === "ContinueRetrievePropertiesEx") this.checkMissing(op, result as ReturnOf<"RetrievePropertiesEx">);
         return result;
       } catch (e) {
         if (e instanceof VimFault) this.calls.push({ op, ms: Date.now() - started });
@@ -220,7 +268,7 @@ export class VimSession {
     }
   }
 
-  private post(client: soap.Client, op: string, body: string, opts: CallOptions): Promise<string> {
+  private post(client: soap.Client, op: VimMethod, body: string, opts: CallOptions): Promise<string> {
     const headers: Record<string, string> = { SOAPAction: this.schema.soapAction };
     if (this.cookie) headers.Cookie = this.cookie;
     const options: Record<string, unknown> = {
@@ -230,13 +278,14 @@ export class VimSession {
       maxRedirects: 0,
     };
     return new Promise<string>((resolve, reject) => {
-      const fn = (client as any)[op];
+      // node-soap's client has one method per WSDL operation; `_xml` hands it our serialized body as is.
+      const fn = (client as unknown as Record<string, SoapOperation | undefined>)[op];
       if (typeof fn !== "function") return reject(new Error(`operation ${op} missing from the WSDL client`));
       fn.call(
         client,
         { _xml: body },
-        (err: any, _result: unknown, raw: string) => {
-          if (!err) return resolve(raw);
+        (err, _result, raw) => {
+          if (!err) return resolve(raw ?? "");
           reject(this.toError(op, err));
         },
         options,
@@ -249,7 +298,7 @@ export class VimSession {
    * A session that expired on the host can answer reads with every property "missing" for NotAuthenticated
    * instead of a fault (ESX does, and so does the simulator): treat that as the fault it is.
    */
-  private checkMissing(op: string, result: any): void {
+  private checkMissing(op: VimMethod, result: ReturnOf<"RetrievePropertiesEx">): void {
     for (const o of result?.objects ?? []) {
       for (const m of o.missingSet ?? []) {
         if (m.fault?.fault?._type === "NotAuthenticated") throw new VimFault("NotAuthenticated", this.host, "session is not authenticated", op);
@@ -257,7 +306,7 @@ export class VimSession {
     }
   }
 
-  private toError(op: string, err: any): Error {
+  private toError(op: VimMethod, err: SoapError): Error {
     const raw: unknown = err?.body ?? err?.response?.data;
     if (typeof raw === "string" && raw.includes("Fault")) {
       try {
@@ -266,61 +315,58 @@ export class VimSession {
         /* fall through */
       }
     }
-    for (let c = err; c; c = c.cause) if (c instanceof VimTlsError) return c;
-    const status: number | undefined = err?.response?.status;
+    for (let c: SoapError | undefined = err; c; c = c.cause) if (c instanceof VimTlsError) return c;
+    const status = err?.response?.status;
     if (status && status !== 503) {
       return new VimFault(`HTTP${status}`, this.host, `HTTP status ${status} from ${this.endpoint.sdkUrl}`, op);
     }
-    const code: string | undefined = err?.code ?? err?.cause?.code;
+    const code = err?.code ?? err?.cause?.code;
     const msg = status === 503 ? "HTTP 503 Service Unavailable" : (err?.cause?.message ?? err?.message ?? String(err));
     return new VimTransportError(this.host, op, code && !msg.includes(code) ? `${code}: ${msg}` : msg, code);
   }
 
-  private fault(op: string, raw: string): VimFault {
+  private fault(op: VimMethod, raw: string): VimFault {
     const { body, xsiPrefixes } = parseEnvelope(raw);
-    const f = body.Fault;
-    const detail = f?.detail && typeof f.detail === "object" ? f.detail : {};
-    const [childName, child] = Object.entries(detail).find(([k]) => !k.startsWith("@") && k !== "#text") ?? [];
+    const f = isElement(body.Fault) ? body.Fault : undefined;
+    const detail = f && isElement(f.detail) ? f.detail : {};
+    const [childName, childValue] = Object.entries(detail).find(([k]) => !k.startsWith("@") && k !== "#text") ?? [];
+    const child: XmlNode = Array.isArray(childValue) ? childValue[0] : childValue;
     const name = xsiTypeOf(child, xsiPrefixes) ?? (childName ? childName.replace(/Fault$/, "") : "SystemError");
-    const message = typeof f?.faultstring === "string" ? f.faultstring : String(f?.faultstring?.["#text"] ?? "");
+    const faultstring = f?.faultstring;
+    const message = typeof faultstring === "string" ? faultstring : isElement(faultstring) ? String(faultstring["#text"] ?? "") : "";
     const decoded = child ? decodeValue(this.schema, "anyType", child, xsiPrefixes) : {};
-    const fault = new VimFault(name, this.host, message, op, typeof decoded === "object" ? decoded : {});
+    const fault = new VimFault(name, this.host, message, op, decoded && typeof decoded === "object" ? (decoded as Record<string, unknown>) : {});
     const hint = licenseHint(fault);
     if (hint) throw new VimLicenseError(fault, hint);
     return fault;
   }
 
-  private decode<T>(op: string, raw: string): T {
+  private decode(op: VimMethod, raw: string): unknown {
     const { body, xsiPrefixes } = parseEnvelope(raw);
     if (body.Fault) throw this.fault(op, raw);
-    const ret = this.schema.returnTypes.get(op);
+    const ret = this.schema.returns.get(op);
     const resp = body[`${op}Response`];
-    if (!ret || resp === undefined) return undefined as T;
-    const node = resp && typeof resp === "object" ? resp.returnval : undefined;
-    if (node === undefined) return undefined as T;
-    return decodeValue(this.schema, ret, node, xsiPrefixes) as T;
+    if (!ret || !isElement(resp)) return undefined;
+    const node = resp.returnval;
+    if (node === undefined) return undefined;
+    return decodeValue(this.schema, ret.type, Array.isArray(node) ? node[0] : node, xsiPrefixes);
   }
 }
 
-/**
- * Runs a call (or task) that changes the host, once. If its answer is lost to a transport error (the host may or
- * may not have acted), `confirm` reads the host: a value other than undefined means the change was made and is
- * returned in place of the lost answer; otherwise the transport error is thrown. The call is never repeated.
- */
-export async function confirmed<T>(run: () => Promise<T>, confirm: () => Promise<T | undefined>): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    if (!(e instanceof VimTransportError)) throw e;
-    let found: T | undefined;
-    try {
-      found = await confirm();
-    } catch {
-      /* the host cannot be read either: report the original fault */
-    }
-    if (found === undefined) throw e;
-    return found;
-  }
+/** A node-soap operation method: (args, callback(err, result, rawResponse), options, extraHeaders). */
+type SoapOperation = (
+  args: { _xml: string },
+  callback: (err: SoapError | null, result: unknown, raw?: string) => void,
+  options: Record<string, unknown>,
+  headers: Record<string, string>,
+) => void;
+
+/** What node-soap's (axios's) errors may carry: the answer's status and body, a system error code, a cause. */
+interface SoapError extends Error {
+  body?: unknown;
+  response?: { status?: number; data?: unknown };
+  code?: string;
+  cause?: SoapError;
 }
 
 let exitHooked = false;

@@ -8,18 +8,20 @@
  */
 import { VimFault } from "./faults";
 import { VimSession } from "./session";
+import type { LocalizedMethodFault, ObjectUpdate, TaskInfoState, UpdateSet, VimMethod } from "./types.generated";
+import type { ArgsParam } from "./session";
 import { MoRef } from "./xml";
 
 interface Waiter {
-  resolve: (v: any) => void;
+  resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   label: string;
 }
 
 interface TaskState {
-  state?: string;
-  error?: any;
-  result?: any;
+  state?: TaskInfoState;
+  error?: LocalizedMethodFault;
+  result?: unknown;
 }
 
 export class TaskWatcher {
@@ -34,7 +36,7 @@ export class TaskWatcher {
     return w;
   }
 
-  private collector?: Promise<MoRef>;
+  private collector?: Promise<MoRef<"PropertyCollector">>;
   private version = "";
   private looping = false;
   private readonly waiters = new Map<string, Waiter[]>();
@@ -42,11 +44,14 @@ export class TaskWatcher {
 
   private constructor(private readonly session: VimSession) {}
 
-  /** Resolves with the task's result when it succeeds; rejects with a VimFault naming the task's fault. */
-  wait<T = any>(task: MoRef, label: string): Promise<T> {
+  /**
+   * Resolves with the task's result when it succeeds (`info.result`, of the type the task's method documents: the
+   * caller states it as T); rejects with a VimFault naming the task's fault.
+   */
+  wait<T>(task: MoRef, label: string): Promise<T> {
     const p = new Promise<T>((resolve, reject) => {
       const list = this.waiters.get(task.value) ?? [];
-      list.push({ resolve, reject, label });
+      list.push({ resolve: (v) => resolve(v as T), reject, label });
       this.waiters.set(task.value, list);
     });
     const known = this.states.get(task.value);
@@ -55,10 +60,11 @@ export class TaskWatcher {
     return p;
   }
 
-  private setup(): Promise<MoRef> {
+  private setup(): Promise<MoRef<"PropertyCollector">> {
     this.collector ??= (async () => {
       const content = await this.session.serviceContent();
-      const pc: MoRef = await this.session.call("CreatePropertyCollector", content.propertyCollector, {});
+      const created = await this.session.call("CreatePropertyCollector", content.propertyCollector, {});
+      const pc: MoRef<"PropertyCollector"> = { type: "PropertyCollector", value: created.value };
       await this.session.call("CreateFilter", pc, {
         spec: {
           propSet: [{ type: "Task", pathSet: ["info.state", "info.error", "info.result"] }],
@@ -86,7 +92,7 @@ export class TaskWatcher {
     try {
       while (this.waiters.size > 0) {
         const pc = await this.setup();
-        let update: any;
+        let update: UpdateSet | undefined;
         try {
           update = await this.session.call("WaitForUpdatesEx", pc, { version: this.version, options: { maxWaitSeconds: 60 } }, { timeoutMs: 90_000 });
         } catch (e) {
@@ -115,8 +121,8 @@ export class TaskWatcher {
     }
   }
 
-  private apply(ou: any): void {
-    const key: string = ou.obj?.value;
+  private apply(ou: ObjectUpdate): void {
+    const key = ou.obj?.value;
     if (!key) return;
     if (ou.kind === "leave") {
       this.states.delete(key);
@@ -124,8 +130,8 @@ export class TaskWatcher {
     }
     const st = this.states.get(key) ?? {};
     for (const c of ou.changeSet ?? []) {
-      if (c.name === "info.state") st.state = c.val;
-      else if (c.name === "info.error") st.error = c.val;
+      if (c.name === "info.state") st.state = c.val as TaskInfoState;
+      else if (c.name === "info.error") st.error = c.val as LocalizedMethodFault;
       else if (c.name === "info.result") st.result = c.val;
     }
     this.states.set(key, st);
@@ -142,15 +148,41 @@ export class TaskWatcher {
       if (st.state === "success") w.resolve(st.result);
       else {
         const fault = st.error?.fault ?? {};
-        const name: string = fault._type ?? "SystemError";
-        w.reject(new VimFault(name, this.session.host, st.error?.localizedMessage ?? "", w.label, fault));
+        const name = fault._type ?? "SystemError";
+        w.reject(new VimFault(name, this.session.host, st.error?.localizedMessage ?? "", w.label, fault as Record<string, unknown>));
       }
     }
   }
 }
 
+/** The `*_Task` methods of the WSDL (they answer a Task reference). */
+export type TaskMethod = Extract<VimMethod, `${string}_Task`>;
+
+/**
+ * A task the host runs: the reference a `*_Task` method answered, and a wait for its completion through the
+ * session's task watcher. `R` is the type of the task's result (void for most; the VM for CreateVM_Task).
+ */
+export class Task<R = void> {
+  constructor(
+    readonly session: VimSession,
+    readonly ref: MoRef<"Task">,
+    /** The method that started it (names the task in errors). */
+    readonly method: TaskMethod,
+  ) {}
+
+  /** Resolves with the task's result when it succeeds; rejects with a VimFault naming the task's fault. */
+  wait(): Promise<R> {
+    return TaskWatcher.for(this.session).wait<R>(this.ref, this.method);
+  }
+}
+
+/** Starts a `*_Task` method on a managed object: one call, answering the task (wait for it with `wait()`). */
+export async function startTask<R = void, M extends TaskMethod = TaskMethod>(session: VimSession, op: M, self: MoRef, ...args: ArgsParam<M>): Promise<Task<R>> {
+  const ref = (await session.call(op, self, ...args)) as MoRef;
+  return new Task<R>(session, { type: "Task", value: ref.value }, op);
+}
+
 /** Invokes a `*_Task` method and waits for it. */
-export async function runTask<T = any>(session: VimSession, op: string, self: MoRef, args: Record<string, unknown> = {}): Promise<T> {
-  const task: MoRef = await session.call(op, self, args);
-  return TaskWatcher.for(session).wait<T>(task, op);
+export async function runTask<R = void, M extends TaskMethod = TaskMethod>(session: VimSession, op: M, self: MoRef, ...args: ArgsParam<M>): Promise<R> {
+  return (await startTask<R, M>(session, op, self, ...args)).wait();
 }

@@ -8,7 +8,6 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { warn } from "../log";
 import { VimTlsError } from "./faults";
 
 export interface TlsOptions {
@@ -28,6 +27,8 @@ export function validThumbprint(t: string): boolean {
   return /^[0-9A-F]{40}$/.test(n) || /^[0-9A-F]{64}$/.test(n);
 }
 
+type ConnectionFactory = (options: tls.ConnectionOptions, callback: (err: Error | null, s?: net.Socket) => void) => net.Socket | undefined;
+
 /** Hosts already warned about esx:insecure in this process (one warning per host). */
 const insecureWarned = new Set<string>();
 
@@ -35,7 +36,7 @@ const RENEW =
   "Renew the host's certificate (on the host: /sbin/generate-certificates, then restart hostd; or from vCenter), " +
   "check the new thumbprint on the host (DCUI, or `openssl x509 -fingerprint -sha256` on the host) and set it as esx:thumbprint";
 
-export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string) => void = (m) => void warn(m)): https.Agent {
+export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`)): https.Agent {
   const pin = opts.thumbprint ? normalizeThumbprint(opts.thumbprint) : undefined;
   if (opts.insecure && !pin && !insecureWarned.has(host)) {
     insecureWarned.add(host);
@@ -43,7 +44,8 @@ export function createAgent(host: string, opts: TlsOptions, onWarn: (msg: string
   }
   const timeout = opts.connectTimeoutMs ?? 15000;
   const agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, rejectUnauthorized: false });
-  (agent as any).createConnection = (options: tls.ConnectionOptions, callback: (err: Error | null, s?: net.Socket) => void) => {
+  // https.Agent's createConnection is part of its (untyped) http.Agent contract: replaced so the check runs first.
+  (agent as unknown as { createConnection: ConnectionFactory }).createConnection = (options, callback) => {
     const socket = tls.connect({ ...options, rejectUnauthorized: false, servername: net.isIP(String(options.host)) ? undefined : options.host });
     const timer = setTimeout(() => fail(new VimTlsError(host, `connecting to ESX host ${host} timed out after ${timeout} ms`)), timeout);
     let done = false;

@@ -9,10 +9,15 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { FieldDef, VimSchema } from "./schema";
+import type { ManagedObjectReference } from "./types.generated";
 
-export interface MoRef {
-  type: string;
-  value: string;
+/** A managed object reference, `{ type, value }`; `T` narrows its type ("VirtualMachine", "Folder", ...). */
+export type MoRef<T extends string = string> = ManagedObjectReference<T>;
+
+/** A parsed XML element as fast-xml-parser returns it: text, or attributes ("@name"), "#text" and children. */
+export type XmlNode = string | XmlElement | undefined;
+export interface XmlElement {
+  [key: string]: XmlNode | XmlNode[];
 }
 
 const XSD_SCALARS = new Set(["string", "boolean", "int", "long", "short", "byte", "float", "double", "dateTime", "base64Binary", "anyURI"]);
@@ -64,6 +69,12 @@ function writeValue(schema: VimSchema, out: string[], name: string, declared: st
     out.push(`<${name}>${escapeXml(scalarText(v))}</${name}>`);
     return;
   }
+  const allowed = schema.enums.get(declared);
+  if (allowed) {
+    if (typeof v !== "string" || !allowed.includes(v)) throw new Error(`vim25 ${declared} (element ${name}) is one of ${allowed.join(", ")}, not ${String(v)}`);
+    out.push(`<${name}>${escapeXml(v)}</${name}>`);
+    return;
+  }
   const obj = v as Record<string, unknown>;
   const actual = (obj._type as string | undefined) ?? declared;
   if (actual === "anyType") throw new Error(`vim25 ${name}: an anyType value needs a _type`);
@@ -99,7 +110,7 @@ const parser = new XMLParser({
 });
 
 export interface ParsedEnvelope {
-  body: Record<string, any>;
+  body: XmlElement;
   xsiPrefixes: Set<string>;
 }
 
@@ -107,10 +118,14 @@ export interface ParsedEnvelope {
 export function parseEnvelope(xml: string): ParsedEnvelope {
   const xsiPrefixes = new Set<string>();
   for (const m of xml.matchAll(/xmlns:([\w.-]+)="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance"/g)) xsiPrefixes.add(m[1]);
-  const doc = stripElementPrefixes(parser.parse(xml));
-  const env = doc.Envelope;
-  if (!env || !env.Body) throw new Error("not a SOAP envelope");
+  const doc = stripElementPrefixes(parser.parse(xml) as XmlNode);
+  const env = isElement(doc) ? doc.Envelope : undefined;
+  if (!isElement(env) || !isElement(env.Body)) throw new Error("not a SOAP envelope");
   return { body: env.Body, xsiPrefixes };
+}
+
+export function isElement(node: XmlNode | XmlNode[]): node is XmlElement {
+  return node !== null && typeof node === "object" && !Array.isArray(node);
 }
 
 function localName(n: string): string {
@@ -118,19 +133,19 @@ function localName(n: string): string {
   return i >= 0 ? n.slice(i + 1) : n;
 }
 
-function stripElementPrefixes(node: any): any {
-  if (Array.isArray(node)) return node.map(stripElementPrefixes);
-  if (node === null || typeof node !== "object") return node;
-  const out: Record<string, any> = {};
+function stripElementPrefixes<T extends XmlNode | XmlNode[]>(node: T): T {
+  if (Array.isArray(node)) return node.map((n) => stripElementPrefixes(n)) as T;
+  if (!isElement(node)) return node;
+  const out: XmlElement = {};
   for (const [k, v] of Object.entries(node)) {
     if (k.startsWith("@") || k === "#text") out[k] = v;
     else out[localName(k)] = stripElementPrefixes(v);
   }
-  return out;
+  return out as T;
 }
 
-export function xsiTypeOf(node: any, xsiPrefixes: Set<string>): string | undefined {
-  if (!node || typeof node !== "object") return undefined;
+export function xsiTypeOf(node: XmlNode, xsiPrefixes: Set<string>): string | undefined {
+  if (!isElement(node)) return undefined;
   for (const p of xsiPrefixes) {
     const t = node[`@${p}:type`];
     if (typeof t === "string") return localName(t);
@@ -138,34 +153,42 @@ export function xsiTypeOf(node: any, xsiPrefixes: Set<string>): string | undefin
   return undefined;
 }
 
-function textOf(node: any): string {
+function textOf(node: XmlNode): string {
   if (node === null || node === undefined) return "";
-  if (typeof node !== "object") return String(node);
+  if (!isElement(node)) return String(node);
   const t = node["#text"];
   return t === undefined ? "" : String(t);
 }
 
-/** Converts a parsed element to a JS value of the declared vim25 type (or its xsi:type). */
-export function decodeValue(schema: VimSchema, declared: string, node: any, xsi: Set<string>): any {
+/** The child elements of a node (attributes and text left out), each with its name. */
+function children(node: XmlElement): [string, XmlNode | XmlNode[]][] {
+  return Object.entries(node).filter(([k]) => !k.startsWith("@") && k !== "#text");
+}
+
+/**
+ * Converts a parsed element to a JS value of the declared vim25 type (or its xsi:type). The result has the shape
+ * of the generated declaration of that type (types.generated.ts); callers that know the declared type cast to it.
+ */
+export function decodeValue(schema: VimSchema, declared: string, node: XmlNode, xsi: Set<string>): unknown {
   const xt = xsiTypeOf(node, xsi);
   const actual = xt ?? declared;
   if (XSD_SCALARS.has(actual)) return scalar(actual, textOf(node));
-  if (actual === "ManagedObjectReference") return { type: node?.["@type"] ?? "", value: textOf(node) };
+  if (schema.enums.has(actual)) return textOf(node);
+  if (actual === "ManagedObjectReference") return { type: isElement(node) ? String(node["@type"] ?? "") : "", value: textOf(node) };
   if (actual.startsWith("ArrayOf")) {
     const item = actual.slice("ArrayOf".length);
     const itemType = XSD_SCALARS.has(lowerFirst(item)) ? lowerFirst(item) : item;
-    const children = node && typeof node === "object" ? Object.entries(node).filter(([k]) => !k.startsWith("@") && k !== "#text") : [];
-    const all: any[] = [];
-    for (const [, v] of children) for (const x of Array.isArray(v) ? v : [v]) all.push(decodeValue(schema, itemType, x, xsi));
+    const all: unknown[] = [];
+    for (const [, v] of isElement(node) ? children(node) : []) for (const x of Array.isArray(v) ? v : [v]) all.push(decodeValue(schema, itemType, x, xsi));
     return all;
   }
-  if (node === null || node === undefined || typeof node !== "object") {
+  if (!isElement(node)) {
     // An element without children: an empty data object, or text of a type this WSDL does not describe.
     return schema.has(actual) ? withType({}, xt) : textOf(node);
   }
   if (!schema.has(actual)) return withType(decodeGeneric(schema, node, xsi), xt);
   const fields = schema.allFields(actual);
-  const out: Record<string, any> = {};
+  const out: Record<string, unknown> = {};
   const known = new Set<string>();
   for (const f of fields) {
     known.add(f.name);
@@ -178,26 +201,25 @@ export function decodeValue(schema: VimSchema, declared: string, node: any, xsi:
     const decoded = items.map((x) => decodeValue(schema, f.type, x, xsi));
     out[f.name] = f.array ? decoded : decoded[decoded.length - 1];
   }
-  for (const [k, v] of Object.entries(node)) {
-    if (known.has(k) || k.startsWith("@") || k === "#text") continue;
+  for (const [k, v] of children(node)) {
+    if (known.has(k)) continue;
     out[k] = Array.isArray(v) ? v.map((x) => decodeValue(schema, "anyType", x, xsi)) : decodeValue(schema, "anyType", v, xsi);
   }
   return withType(out, xt);
 }
 
-function decodeGeneric(schema: VimSchema, node: any, xsi: Set<string>): any {
-  const out: Record<string, any> = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (k.startsWith("@") || k === "#text") continue;
+function decodeGeneric(schema: VimSchema, node: XmlElement, xsi: Set<string>): unknown {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of children(node)) {
     out[k] = Array.isArray(v) ? v.map((x) => decodeValue(schema, "anyType", x, xsi)) : decodeValue(schema, "anyType", v, xsi);
   }
-  if (Object.keys(out).length === 0 && node["@type"] !== undefined) return { type: node["@type"], value: textOf(node) };
+  if (Object.keys(out).length === 0 && node["@type"] !== undefined) return { type: String(node["@type"]), value: textOf(node) };
   if (Object.keys(out).length === 0) return textOf(node);
   return out;
 }
 
-function withType(o: any, xt: string | undefined): any {
-  if (xt && o && typeof o === "object" && !Array.isArray(o)) o._type = xt;
+function withType(o: unknown, xt: string | undefined): unknown {
+  if (xt && o && typeof o === "object" && !Array.isArray(o)) (o as { _type?: string })._type = xt;
   return o;
 }
 
@@ -205,7 +227,7 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
-function scalar(type: string, text: string): any {
+function scalar(type: string, text: string): string | number | boolean {
   switch (type) {
     case "boolean":
       return text === "true" || text === "1";
@@ -220,10 +242,4 @@ function scalar(type: string, text: string): any {
     default:
       return text;
   }
-}
-
-/** Normalises a value that may be absent, single or an array (data of types this WSDL does not describe). */
-export function list<T>(v: T | T[] | undefined | null): T[] {
-  if (v === undefined || v === null || (v as any) === "") return [];
-  return Array.isArray(v) ? v : [v];
 }

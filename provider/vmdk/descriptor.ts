@@ -3,12 +3,10 @@
  * the `<name>-flat.vmdk` extent we upload, and parsing descriptors (standalone or embedded in a sparse image).
  */
 import * as crypto from "node:crypto";
+import { ADAPTERS, DescriptorAdapterType, DISKS, DiskType, parseAdapterType } from "../hardware";
 import { SECTOR } from "./sparse-header";
 
-export type DiskType = "thin" | "thick" | "eagerZeroedThick";
-
-/** Adapter types a descriptor's `ddb.adapterType` may hold. */
-export type DescriptorAdapterType = "ide" | "buslogic" | "lsilogic" | "legacyESX";
+export type { DescriptorAdapterType, DiskType };
 
 export interface RenderDescriptorOptions {
   /** The extent's file name, relative to the descriptor, e.g. "web-1-flat.vmdk". */
@@ -60,23 +58,14 @@ export function sectorAlign(bytes: number): number {
   return Math.ceil(bytes / SECTOR) * SECTOR;
 }
 
-const ADAPTERS: Record<string, DescriptorAdapterType> = {
-  ide: "ide",
-  buslogic: "buslogic",
-  lsilogic: "lsilogic",
-  legacyesx: "legacyESX",
-  // Descriptors know no SAS or paravirtual type: ESX writes "lsilogic" for disks on those controllers.
-  lsilogicsas: "lsilogic",
-  lsisas1068: "lsilogic",
-  paravirtual: "lsilogic",
-  pvscsi: "lsilogic",
-};
-
-/** Maps a Glance `vmware_adaptertype` / vSphere controller name to the descriptor's `ddb.adapterType`. */
+/**
+ * Maps any adapter spelling (a Glance `vmware_adaptertype`, a vSphere controller, a descriptor's own) to the
+ * descriptor's `ddb.adapterType` (provider/hardware.ts: SAS and paravirtual disks are "lsilogic" there).
+ */
 export function descriptorAdapterType(adapterType: string): DescriptorAdapterType {
-  const a = ADAPTERS[adapterType.toLowerCase()];
+  const a = parseAdapterType(adapterType);
   if (!a) throw new Error(`unknown disk adapter type "${adapterType}" (expected one of ide, busLogic, lsiLogic, lsiLogicsas, paraVirtual)`);
-  return a;
+  return ADAPTERS[a].descriptor;
 }
 
 /** CHS geometry ESX writes for a disk of `sectors` on the given adapter. */
@@ -138,7 +127,7 @@ export function renderDescriptor(o: RenderDescriptorOptions): string {
     ["geometry.heads", String(geo.heads)],
     ["geometry.sectors", String(geo.sectors)],
     ["longContentID", crypto.randomBytes(16).toString("hex")],
-    ...(o.diskType === "thin" ? ([["thinProvisioned", "1"]] as [string, string][]) : []),
+    ...(DISKS[o.diskType].descriptorThin ? ([["thinProvisioned", "1"]] as [string, string][]) : []),
     ["uuid", uuid],
     ["virtualHWVersion", String(hw)],
   ];

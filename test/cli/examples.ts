@@ -13,11 +13,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { hostContext } from "../../provider/esx/host";
-import { readNetworkInfo } from "../../provider/esx/network";
+import { readNetworkInfo } from "../../provider/driver/network/port-group";
 import { retrieveInventory } from "../../provider/vim/property-collector";
 import { VimSession } from "../../provider/vim/session";
-import type { EsxSim } from "../support/esx-sim";
-import { REPO, Program, StateResource } from "./pulumi";
+import type { EsxSim } from "../../scripts/lib/esx-sim";
+import { REPO, Program, StateResource } from "../../scripts/lib/pulumi";
 
 export const EXAMPLES_DIR = path.join(REPO, "examples");
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { ChildProcess } from "node:child_process";
-import { killTree, spawnTracked, stopTracked } from "../support/processes";
+import { killTree, spawnTracked, stopTracked } from "../../scripts/lib/processes";
 import { EngineLog, EngineServer, Severity, startEngineServer } from "./engine-service";
 import { emptyproto, fromStruct, grpc, plugproto, Props, provproto, provrpc, PULUMI_DIR, SECRET_SIG, SIG_KEY, statusproto, toStruct } from "./grpc";
 import { makeProgramDir } from "./program-dir";
@@ -27,7 +27,7 @@ export interface StartPluginOptions {
   links?: Record<string, string>;
   /** Extra environment for the plugin process (applied last). */
   env?: Record<string, string>;
-  /** Label recorded with the PID (test/support/processes.ts). */
+  /** Label recorded with the PID (scripts/lib/processes.ts). */
   label?: string;
 }
 

@@ -5,7 +5,7 @@
 import { providerShim, Kind } from "../../sdk/shim";
 import { PluginClient, startPlugin } from "../harness/plugin";
 import { dynamicType, serializeProvider, urn } from "../harness/serialize";
-import { EsxSim } from "./esx-sim";
+import { EsxSim } from "../../scripts/lib/esx-sim";
 
 export interface EsxPlugin {
   plugin: PluginClient;

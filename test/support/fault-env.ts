@@ -6,14 +6,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostContext, HostContext } from "../../provider/esx/host";
-import { readNetworkInfo } from "../../provider/esx/network";
-import { listVms, VmSummary } from "../../provider/esx/vm";
+import { readNetworkInfo } from "../../provider/driver/network/port-group";
+import { listVms, VmSummary } from "../../provider/driver/vm-state";
 import { VimSession } from "../../provider/vim/session";
-import { runTask } from "../../provider/vim/tasks";
-import { EsxSim, EsxSimOptions, startEsxSim } from "./esx-sim";
+import { runTask } from "./vim-untyped";
+import { EsxSim, EsxSimOptions, startEsxSim } from "../../scripts/lib/esx-sim";
 import { EsxPlugin, startEsxPlugin } from "./esx-plugin";
 import { FaultProxy, startFaultProxy } from "./fault-proxy";
-import { GlanceSim, startGlance } from "./glance-sim";
+import { GlanceSim, startGlance } from "../../scripts/lib/glance-sim";
 
 export interface FaultEnv {
   sim: EsxSim;
@@ -43,7 +43,7 @@ export async function startFaultEnv(o: { glance?: boolean; sim?: EsxSimOptions }
   const glanceProxy = glance ? await startFaultProxy({ target: glance.url }) : undefined;
   const session = VimSession.for({ host: sim.host, username: sim.username, password: sim.password, thumbprint: sim.thumbprintSha256 });
   const plugins: EsxPlugin[] = [];
-  const config: Record<string, string> = { "esx:host": esx.url, "esx:username": sim.username, "esx:password": sim.password };
+  const config: Record<string, string> = { "esx:host": esx.url, "esx:allowHttp": "true", "esx:username": sim.username, "esx:password": sim.password };
   if (glanceProxy) config["esx:glanceUrl"] = glanceProxy.url;
   const ctx = () => hostContext(session);
   return {

@@ -3,7 +3,7 @@
  * dir, no Keystone (every request is an unauthenticated admin), Images API v2, one process (workers = 0) in its
  * own process group, bound to 127.0.0.1 on a free port. Config: sim/glance/glance-api.conf.tmpl + paste ini.
  * With the `keystone` option Glance runs behind Keystone instead: keystonemiddleware's auth_token validates every
- * request's X-Auth-Token (paste pipeline sim/keystone/glance-api-paste-keystone.ini); see test/support/keystone-sim.ts.
+ * request's X-Auth-Token (paste pipeline sim/keystone/glance-api-paste-keystone.ini); see scripts/lib/keystone-sim.ts.
  */
 import { ChildProcess, execFile } from "node:child_process";
 import * as fs from "node:fs";

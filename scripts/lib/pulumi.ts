@@ -15,7 +15,7 @@
  *   error fails the preparation; the Automation API does not register ts-node for inline programs).
  * - A workspace: its own PULUMI_HOME and local file backend (PULUMI_BACKEND_URL=file://...), a passphrase
  *   secrets provider, no update check, no plugin downloads. Nothing reaches Pulumi Cloud.
- * - Operations that run the program (preview, up, refresh, destroy) go through test/cli/runner.ts (the
+ * - Operations that run the program (preview, up, refresh, destroy) go through scripts/lib/pulumi-runner.ts (the
  *   Automation API's inline program, because the Go module proxy refuses the Node.js language host); the others
  *   (stack init, config set-all --secret, stack export, stack output --json, cancel, refresh
  *   --clear-pending-creates) run the `pulumi` binary directly.
@@ -28,10 +28,10 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import * as YAML from "yaml";
 import { packageRoot } from "../../provider/paths";
-import { killTree, spawnTracked } from "../support/processes";
-import type { RunnerOp, RunnerRequest, RunnerResult } from "./runner";
+import { killTree, spawnTracked } from "./processes";
+import type { RunnerOp, RunnerRequest, RunnerResult } from "./pulumi-runner";
 
-export type { RunnerResult } from "./runner";
+export type { RunnerResult } from "./pulumi-runner";
 
 export const REPO = packageRoot();
 /** The passphrase the example stack files' secure values are encrypted with (documented in them). */
@@ -341,14 +341,14 @@ export class Program {
     if (paths.length) this.run(["config", "set-all", "--path", "--stack", stack, ...paths]);
   }
 
-  /** Starts an operation that runs the program (test/cli/runner.ts in its own process). */
+  /** Starts an operation that runs the program (scripts/lib/pulumi-runner.ts in its own process). */
   start(op: RunnerOp, stack: string, opts: OpOptions = {}, env: Record<string, string> = {}): Running {
     const { echo, ...options } = opts;
     const resultFile = path.join(this.ws.dir, `result-${process.pid}-${++requests}.json`);
     const req: RunnerRequest = { op, stack, cliRoot: this.ws.cli.root, resultFile, options };
     const reqFile = `${resultFile}.request`;
     fs.writeFileSync(reqFile, JSON.stringify(req));
-    const child = spawnTracked(process.execPath, [path.join(REPO, "dist", "test", "cli", "runner.js"), reqFile], {
+    const child = spawnTracked(process.execPath, [path.join(REPO, "dist", "scripts", "lib", "pulumi-runner.js"), reqFile], {
       label: `pulumi ${op} ${this.project}/${stack}`,
       cwd: this.dir,
       env: { ...this.ws.env, ...env },

@@ -14,14 +14,16 @@
  * are finished captures of this URN (the resource being replaced keeps its image until it is deleted).
  */
 import * as crypto from "node:crypto";
-import { deleteDatastoreFile, dsPath } from "../esx/datastore";
-import { deleteVirtualDisk } from "../esx/disk";
-import { HostContext } from "../esx/host";
-import { removeSnapshot, vmSnapshots } from "../esx/snapshot";
-import { readSmallFile } from "../esx/transfer";
-import { GlanceClient } from "../glance/client";
-import { MoRef } from "../vim/xml";
-import { CAPTURE_TAG_PROPERTY } from "./esx-image.schema";
+import { dsPath } from "../../esx/datastore";
+import { readSmallFile } from "../../esx/transfer";
+import { GlanceClient } from "../../glance/client";
+import type { MoRef } from "../../vim/xml";
+import { deleteDatastorePath, deleteVirtualDisk } from "../files";
+import { EsxHost, Logger } from "../host";
+import { removeSnapshot, vmSnapshots } from "../snapshots";
+
+/** Image property a capture marks its Glance image with: a hash of the resource's URN (finds what a killed create left). */
+export const CAPTURE_TAG_PROPERTY = "pulumi_esx_capture";
 
 /** Glance statuses of an image whose data never (fully) arrived. */
 const UNFINISHED = new Set(["queued", "saving", "uploading", "importing", "killed"]);
@@ -40,15 +42,16 @@ export const glanceMarker = (folder: string, tag: string) => `${tempFolder(folde
 
 /** Removes what an earlier, interrupted capture with this tag left; returns what it removed (for the log). */
 export async function sweepCaptureLeftovers(
-  ctx: HostContext,
+  host: EsxHost,
   glance: GlanceClient,
-  o: { vm: MoRef; datastore: string; folder: string; tag: string },
-  log: (m: string) => void,
+  o: { vm: MoRef<"VirtualMachine">; datastore: string; folder: string; tag: string },
+  log: Logger,
 ): Promise<string[]> {
+  const ctx = host.ctx;
   const removed: string[] = [];
   for (const s of (await vmSnapshots(ctx, o.vm)).filter((x) => x.name === snapshotName(o.tag))) {
     log(`removing the snapshot ${s.name} an interrupted capture left`);
-    await removeSnapshot(ctx, s.ref);
+    await removeSnapshot(host, s.ref);
     removed.push(`snapshot ${s.name}`);
   }
   const dir = tempFolder(o.folder, o.tag);
@@ -67,7 +70,7 @@ export async function sweepCaptureLeftovers(
     removed.push(`folder ${dsPath(o.datastore, dir)}`);
   }
   // Always (cheap, and a folder with no disk yet is found only this way); both calls accept what is not there.
-  await deleteVirtualDisk(ctx, dsPath(o.datastore, `${dir}/disk.vmdk`));
-  await deleteDatastoreFile(ctx, dsPath(o.datastore, dir));
+  await deleteVirtualDisk(host, dsPath(o.datastore, `${dir}/disk.vmdk`));
+  await deleteDatastorePath(host, dsPath(o.datastore, dir));
   return removed;
 }

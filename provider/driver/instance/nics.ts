@@ -1,14 +1,16 @@
 /**
  * What an instance's NICs and guest data resolve to: MACs (fixed, kept, or generated deterministically in VMware's
- * static range), addresses (static, kept, allocated, or DHCP), and the extraConfig keys we own: machine.id
- * (2011 format), cloud-init guestinfo.* and the crash-safety marker.
+ * static range), addresses (static, kept, allocated, or DHCP), and the extraConfig keys this provider owns:
+ * machine.id (2011 format), cloud-init guestinfo.* and the crash-safety marker.
  */
 import { createHash } from "node:crypto";
-import { allocate, contains, netmask, normaliseCidr, prefix } from "../net/addressing";
-import { decodeMachineId, encodeMachineId, machineIdNicFromPrefix } from "../guest/machine-id";
-import { buildGuestinfo } from "../guest/cloudinit";
-import { HostNic, NicType } from "../esx/devices";
-import { EsxInstanceInputs, InstanceNicInput } from "./esx-instance.schema";
+import { buildGuestinfo } from "../../guest/cloudinit";
+import { decodeMachineId, encodeMachineId, machineIdNicFromPrefix } from "../../guest/machine-id";
+import { DEFAULT_NIC, NicType } from "../../hardware";
+import { netmask, normaliseCidr, prefix } from "../../net/addressing";
+import { AddressAllocator, AddressLease } from "../addresses";
+import { HostNic } from "../devices";
+import { InstanceSpec, NicSpec } from "./spec";
 
 export const MARKER_KEY = "pulumi-esx.urn";
 /** The extraConfig keys this provider owns; others (VMware Tools' guestinfo.*) are never compared. */
@@ -23,11 +25,12 @@ export interface ResolvedNic {
   netmask: string | null;
   gateway: string | null;
   dns: string[];
-  input: InstanceNicInput;
+  input: NicSpec;
 }
 
-export function effectiveNicType(n: InstanceNicInput, inp: EsxInstanceInputs): NicType {
-  return (n.nicType ?? inp.image.nicType ?? "vmxnet3") as NicType;
+/** The NIC type of a NIC: its own, else the image's, else vmxnet3. */
+export function effectiveNicType(n: NicSpec, spec: Pick<InstanceSpec, "image">): NicType {
+  return n.nicType ?? spec.image.nicType ?? DEFAULT_NIC;
 }
 
 /** Deterministic MAC in 00:50:56:00:00:00-00:50:56:3f:ff:ff for (VM name, NIC index, attempt). */
@@ -37,38 +40,27 @@ export function generatedMac(vmName: string, index: number, attempt = 0): string
   return ["00", "50", "56", ...b.map((x) => x.toString(16).padStart(2, "0"))].join(":");
 }
 
-/** In-process reservations of allocated addresses (per subnet), so concurrent allocations never collide. */
-const reservations = new Map<string, Set<string>>();
-
-export function releaseAddresses(nics: { ip: string | null; cidr?: string | null }[]): void {
-  for (const n of nics) if (n.ip && n.cidr) reservations.get(normaliseCidr(n.cidr))?.delete(n.ip);
-}
-
-/** IPv4 addresses in the machine.id of every VM except `self`. */
-export function usedAddresses(vms: { ref: { value: string }; extraConfig: Record<string, string> }[], selfId?: string): Set<string> {
-  const used = new Set<string>();
-  for (const vm of vms) {
-    if (vm.ref.value === selfId) continue;
-    for (const n of decodeMachineId(vm.extraConfig["machine.id"] ?? "").nics) used.add(n.ip);
-  }
-  return used;
+/** The automatic addresses these NICs hold (to give back to the allocator). */
+export function autoLeases(nics: ResolvedNic[]): AddressLease[] {
+  return nics.map((n) => ({ ip: n.input.ip === "auto" ? n.ip : null, cidr: n.input.network.cidr }));
 }
 
 /**
  * Resolves every NIC. `current` are the VM's NICs on the host (update/adopt/reconcile) and `currentIps` the
  * addresses in its machine.id by MAC: a generated MAC and an allocated address are kept while still valid.
- * Allocation and reservation happen synchronously, so concurrent resolutions in this process never share an address.
+ * Allocation happens synchronously, so concurrent resolutions in this process never share an address.
  */
 export function resolveNics(
-  inp: EsxInstanceInputs,
+  spec: InstanceSpec,
   vmName: string,
   used: Set<string>,
-  current: HostNic[] = [],
+  allocator: AddressAllocator,
+  current: Pick<HostNic, "mac">[] = [],
   currentIps: Map<string, string> = new Map(),
 ): ResolvedNic[] {
-  const explicit = new Set(inp.networks.map((n) => n.mac?.toLowerCase()).filter(Boolean) as string[]);
+  const explicit = new Set(spec.networks.map((n) => n.mac?.toLowerCase()).filter((m): m is string => !!m));
   const taken = new Set<string>();
-  const macs = inp.networks.map((n, i) => {
+  const macs = spec.networks.map((n, i) => {
     if (n.mac) return n.mac.toLowerCase();
     const keep = current[i]?.mac;
     if (keep && !explicit.has(keep) && !taken.has(keep)) return keep;
@@ -78,10 +70,10 @@ export function resolveNics(
     }
   });
   macs.forEach((m) => taken.add(m));
-  const ownStatic = new Set(inp.networks.map((n) => n.ip).filter((ip): ip is string => !!ip && ip !== "auto"));
-  const allocatedHere: { ip: string | null; cidr?: string | null }[] = [];
+  const ownStatic = new Set(spec.networks.map((n) => n.ip).filter((ip): ip is string => !!ip && ip !== "auto"));
+  const allocatedHere: AddressLease[] = [];
   try {
-    return inp.networks.map((n, i) => {
+    return spec.networks.map((n, i) => {
       const net = n.network;
       const cidr = net.cidr ? normaliseCidr(net.cidr) : null;
       let ip: string | null = null;
@@ -90,25 +82,17 @@ export function resolveNics(
         if (!cidr || !net.allocationRange)
           throw new Error(`networks[${i}].ip: "auto" needs a network with cidr and allocationRange (port group ${net.portGroup})`);
         const range = net.allocationRange;
-        const inRange = (a: string) => contains(cidr, a) && ipNum(a) >= ipNum(range.start) && ipNum(a) <= ipNum(range.end);
+        const excluded = [...ownStatic, ...(net.gateway ? [net.gateway] : [])];
         const kept = currentIps.get(macs[i]);
-        const set = reservations.get(cidr) ?? new Set<string>();
-        reservations.set(cidr, set);
-        if (kept && inRange(kept) && !ownStatic.has(kept)) ip = kept;
-        else {
-          const reserved = [...set, ...ownStatic, ...(net.gateway ? [net.gateway] : [])];
-          const got = allocate(range, used, reserved);
-          if (!got) throw new Error(`networks[${i}].ip: the allocation range ${range.start}-${range.end} of ${net.portGroup} is exhausted`);
-          ip = got;
-          allocatedHere.push({ ip, cidr });
-        }
-        set.add(ip);
-        used.add(ip);
+        const got = allocator.allocate(cidr, range, used, excluded, kept && !ownStatic.has(kept) ? kept : undefined);
+        if (!got) throw new Error(`networks[${i}].ip: the allocation range ${range.start}-${range.end} of ${net.portGroup} is exhausted`);
+        ip = got.ip;
+        if (got.fresh) allocatedHere.push({ ip, cidr });
       }
       return {
         portGroup: net.portGroup,
         mac: macs[i],
-        nicType: effectiveNicType(n, inp),
+        nicType: effectiveNicType(n, spec),
         ip,
         prefix: ip && cidr ? prefix(cidr) : null,
         netmask: ip && cidr ? netmask(cidr) : null,
@@ -118,13 +102,9 @@ export function resolveNics(
       };
     });
   } catch (e) {
-    releaseAddresses(allocatedHere);
+    allocator.release(allocatedHere);
     throw e;
   }
-}
-
-function ipNum(s: string): number {
-  return s.split(".").reduce((a, o) => a * 256 + Number(o), 0);
 }
 
 /** A host name for cloud-init's local-hostname from a VM name. */
@@ -179,4 +159,9 @@ export function extraConfigChanges(current: Record<string, string>, wanted: Reco
 /** Addresses in a machine.id value by MAC. */
 export function machineIdIps(value: string | undefined): Map<string, string> {
   return new Map(decodeMachineId(value ?? "").nics.map((n) => [n.mac.toLowerCase(), n.ip]));
+}
+
+/** extraConfig as vim25 OptionValues. */
+export function optionValues(values: Record<string, string>): { key: string; value: string }[] {
+  return Object.entries(values).map(([key, value]) => ({ key, value }));
 }

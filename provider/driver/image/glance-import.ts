@@ -1,21 +1,24 @@
 /**
- * The import of a Glance image onto a datastore, in one pass and constant memory:
+ * The Glance byte source of the image cache: a Glance image written onto a datastore, in one pass and constant
+ * memory:
  *
  *   Glance GET /file -> hash (Glance's os_hash_algo/os_hash_value, else md5 checksum) -> format conversion to a
  *   flat extent (openFlatImage) -> progress -> HTTP PUT <dir>/<id>-flat.vmdk (Content-Length = capacity)
  *
  * then, once every byte Glance sent has been hashed and matched, `image.json` and finally the descriptor
- * `<dir>/<id>.vmdk` (its presence marks a finished copy). On any failure the caller removes the directory.
+ * `<dir>/<id>.vmdk` (its presence marks a finished copy). On any failure the caller (cache.ts) removes the directory.
  */
 import * as crypto from "node:crypto";
 import { Readable } from "node:stream";
-import { GlanceClient } from "../glance/client";
-import { GlanceImage } from "../glance/image";
-import { expectedHash, HashMismatchError } from "../glance/verify";
-import { HostContext } from "../esx/host";
-import { uploadStream, writeSmallFile } from "../esx/transfer";
-import { ImageFormatError, openFlatImage, renderDescriptor, UnsupportedImageError } from "../vmdk";
-import { adapterTypeOf, AdapterType, DiskType } from "./esx-image-props";
+import { uploadStream, writeSmallFile } from "../../esx/transfer";
+import { GlanceClient } from "../../glance/client";
+import { GlanceImage } from "../../glance/image";
+import { expectedHash, HashMismatchError } from "../../glance/verify";
+import { ADAPTERS, DiskType } from "../../hardware";
+import { ImageFormatError, openFlatImage, renderDescriptor, UnsupportedImageError } from "../../vmdk";
+import { EsxHost, Logger } from "../host";
+import { withProgress } from "./progress";
+import { imageAdapterType } from "./properties";
 
 export interface ImportTarget {
   datastore: string;
@@ -28,7 +31,8 @@ export interface ImportTarget {
 export interface ImportedImage {
   capacityBytes: number;
   sourceFormat: string;
-  adapterType: AdapterType;
+  /** vmware_adaptertype spelling (lsiLogic, busLogic, lsiLogicsas, paraVirtual, ide): what the copy records. */
+  adapterType: string;
   diskType: DiskType;
   /** "<algo>:<hex>" */
   checksum: string;
@@ -93,40 +97,17 @@ class HashingSource implements AsyncIterable<Buffer> {
   }
 }
 
-const MB = 1e6;
 const MiB = 1024 * 1024;
 
-/** Passes the flat stream through, logging percentage and rate every 10% or 5 s, whichever comes first. */
-export function withProgress(src: Readable, total: number, log: (m: string) => void): Readable {
-  async function* run(): AsyncGenerator<Buffer> {
-    const started = Date.now();
-    let done = 0;
-    let lastAt = started;
-    let lastDecile = 0;
-    for await (const chunk of src) {
-      done += chunk.length;
-      yield chunk;
-      const now = Date.now();
-      const decile = Math.floor((done * 10) / total);
-      if (decile > lastDecile || now - lastAt >= 5000) {
-        lastDecile = decile;
-        lastAt = now;
-        const rate = done / MB / Math.max(0.001, (now - started) / 1000);
-        log(`${Math.floor((done * 100) / total)}% (${(done / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB) at ${rate.toFixed(1)} MB/s`);
-      }
-    }
-  }
-  return Readable.from(run(), { objectMode: false, highWaterMark: MiB });
-}
-
-export async function importImage(
-  ctx: HostContext,
+export async function importFromGlance(
+  host: EsxHost,
   glance: GlanceClient,
   image: GlanceImage,
   target: ImportTarget,
   diskType: DiskType,
-  log: (m: string) => void,
+  log: Logger,
 ): Promise<ImportedImage> {
+  const ctx = host.ctx;
   const data = await glance.openData(image.id);
   const img = data.image;
   const want = expectedHash(img);
@@ -146,7 +127,7 @@ export async function importImage(
     }
     throw e;
   }
-  const adapterType = adapterTypeOf(img.properties.vmware_adaptertype, flat.adapterType);
+  const adapterType = ADAPTERS[imageAdapterType(img.properties.vmware_adaptertype, flat.adapterType)].glance;
   log(
     `importing Glance image ${img.id} (${flat.format.kind}, ${((img.size ?? 0) / MiB).toFixed(1)} MiB) as a ${(flat.capacityBytes / MiB).toFixed(1)} MiB disk to [${target.datastore}] ${target.dir}`,
   );

@@ -13,31 +13,35 @@
  */
 import * as crypto from "node:crypto";
 import * as os from "node:os";
-import { deleteDatastoreFile, dsPath, makeDirectory } from "../esx/datastore";
-import { HostContext } from "../esx/host";
-import { readSmallFile, statFile, writeSmallFile } from "../esx/transfer";
+import { HostContext } from "../../esx/host";
+import { dsPath } from "../../esx/datastore";
+import { readSmallFile, statFile, writeSmallFile } from "../../esx/transfer";
+import { deleteDatastorePath, makeDirectory } from "../files";
+import { EsxHost, Logger } from "../host";
 
 export interface LockOptions {
+  /** Default: the driver's lockStaleMs (PULUMI_ESX_LOCK_STALE_MS). */
   staleMs?: number;
   heartbeatMs?: number;
   pollMs?: number;
   timeoutMs?: number;
-  log?: (msg: string) => void;
+  log?: Logger;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, lockDir: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
-  const staleMs = o.staleMs ?? (Number(process.env.PULUMI_ESX_LOCK_STALE_MS) || 120_000);
-  const heartbeatMs = o.heartbeatMs ?? Math.min(20_000, staleMs / 4);
-  const pollMs = o.pollMs ?? 1000;
-  const deadline = Date.now() + (o.timeoutMs ?? 6 * 3600_000);
+export async function withDatastoreLock<T>(host: EsxHost, datastore: string, lockDir: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const ctx = host.ctx;
+  const staleMs = options.staleMs ?? host.driver.options.lockStaleMs;
+  const heartbeatMs = options.heartbeatMs ?? Math.min(20_000, staleMs / 4);
+  const pollMs = options.pollMs ?? 1000;
+  const deadline = Date.now() + (options.timeoutMs ?? 6 * 3600_000);
   const owner = { datastore, path: `${lockDir}/owner` };
   const me = JSON.stringify({ host: os.hostname(), pid: process.pid, since: new Date().toISOString() });
   let missingSince: number | undefined;
   let lastLog = 0;
   for (;;) {
-    if (await makeDirectory(ctx, dsPath(datastore, lockDir))) break;
+    if (await makeDirectory(host, dsPath(datastore, lockDir))) break;
     const st = await statFile(ctx, owner);
     const now = Date.now();
     let stale: boolean;
@@ -49,14 +53,14 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
       stale = st.ageMs !== undefined && st.ageMs > staleMs;
     }
     if (stale) {
-      o.log?.(`lock ${dsPath(datastore, lockDir)} is stale (holder stopped updating it): taking it over`);
-      await deleteDatastoreFile(ctx, dsPath(datastore, lockDir));
+      options.log?.(`lock ${dsPath(datastore, lockDir)} is stale (holder stopped updating it): taking it over`);
+      await deleteDatastorePath(host, dsPath(datastore, lockDir));
       missingSince = undefined;
       continue;
     }
     if (now > deadline) throw new Error(`timed out waiting for the lock ${dsPath(datastore, lockDir)} (another import of this image is running)`);
     if (now - lastLog > 10_000) {
-      o.log?.(`waiting for another import of this image to finish (lock ${dsPath(datastore, lockDir)})`);
+      options.log?.(`waiting for another import of this image to finish (lock ${dsPath(datastore, lockDir)})`);
       lastLog = now;
     }
     await sleep(pollMs);
@@ -64,7 +68,7 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
   try {
     await writeSmallFile(ctx, owner, me);
   } catch (e) {
-    await deleteDatastoreFile(ctx, dsPath(datastore, lockDir)).catch(() => undefined);
+    await deleteDatastorePath(host, dsPath(datastore, lockDir)).catch(() => undefined);
     throw e;
   }
   let beating = Promise.resolve();
@@ -76,8 +80,8 @@ export async function withDatastoreLock<T>(ctx: HostContext, datastore: string, 
   } finally {
     clearInterval(timer);
     await beating;
-    await deleteDatastoreFile(ctx, dsPath(datastore, lockDir)).catch((e) => {
-      o.log?.(`could not remove the lock ${dsPath(datastore, lockDir)}: ${(e as Error).message} (it expires after ${staleMs / 1000} s)`);
+    await deleteDatastorePath(host, dsPath(datastore, lockDir)).catch((e) => {
+      options.log?.(`could not remove the lock ${dsPath(datastore, lockDir)}: ${(e as Error).message} (it expires after ${staleMs / 1000} s)`);
     });
   }
 }
