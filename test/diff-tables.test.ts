@@ -156,7 +156,14 @@ beforeAll(async () => {
   ws = new Workspace();
   prog = ws.program({ project: "diff-tables", source: SOURCE });
   prog.initStack("test", {
-    plain: { "esx:username": sim.username, "esx:glanceUrl": glanceProxy.url, glanceImageId: ids[0], glanceImageId2: ids[1], variant: "base" },
+    plain: {
+      "esx:username": sim.username,
+      "esx:allowHttp": "true",
+      "esx:glanceUrl": glanceProxy.url,
+      glanceImageId: ids[0],
+      glanceImageId2: ids[1],
+      variant: "base",
+    },
     secret: { "esx:password": sim.password },
     paths: { "esx:hosts.a.host": esxProxy.url, "esx:hosts.b.host": esxProxy.url },
   });

@@ -67,7 +67,7 @@ beforeAll(async () => {
   ws = new Workspace();
   prog = ws.program({ project: "crash", source: SOURCE });
   prog.initStack("test", {
-    plain: { "esx:host": proxy.url, "esx:username": sim.username, "esx:glanceUrl": glance.url, glanceImageId: imageId },
+    plain: { "esx:host": proxy.url, "esx:allowHttp": "true", "esx:username": sim.username, "esx:glanceUrl": glance.url, glanceImageId: imageId },
     secret: { "esx:password": sim.password },
   });
 }, 300_000);
