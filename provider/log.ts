@@ -27,7 +27,11 @@ export interface LogOptions {
   streamId?: number;
 }
 
-const SEVERITY_CODES: Record<Severity, number> = { debug: 1, info: 2, warning: 3, error: 4 };
+/** pulumirpc.LogSeverity: DEBUG 0, INFO 1, WARNING 2, ERROR 3 (read from the generated stubs, not hard-coded). */
+function severityCode(s: Severity): number {
+  const e = engproto!.LogSeverity;
+  return { debug: e.DEBUG, info: e.INFO, warning: e.WARNING, error: e.ERROR }[s];
+}
 
 interface EngineClient {
   log(req: unknown, cb: (err: Error | null) => void): void;
@@ -52,7 +56,7 @@ interface LogRequestMessage {
 }
 
 let client: EngineClient | undefined;
-let engproto: { LogRequest: new () => LogRequestMessage } | undefined;
+let engproto: { LogRequest: new () => LogRequestMessage; LogSeverity: Record<"DEBUG" | "INFO" | "WARNING" | "ERROR", number> } | undefined;
 let failed = false;
 let last: Promise<void> = Promise.resolve();
 
@@ -94,7 +98,7 @@ export function log(severity: Severity, message: string, opts: LogOptions = {}):
     () =>
       new Promise<void>((resolve) => {
         const req = new engproto!.LogRequest();
-        req.setSeverity(SEVERITY_CODES[severity]);
+        req.setSeverity(severityCode(severity));
         req.setMessage(message);
         req.setUrn(opts.urn ?? "");
         req.setStreamid(opts.streamId ?? 0);

@@ -41,9 +41,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Examples (and the plugin, which resolves modules from the program's directory) import this package by name.
-ln -sfn .. node_modules/pulumi-esx
-
 echo "setup: building (tsc) and the embedded ESX host (go)"
 npx tsc -p tsconfig.json
 bash sim/esx/build.sh
+
+bash scripts/pulumi-cli.sh

@@ -279,7 +279,7 @@ export interface EsxInstanceArgs {
   powerState?: pulumi.Input<"on" | "off" | "suspended">;
   /**
    * cloud-init user-data (guestinfo.userdata). cloud-init runs it once: changing it replaces the VM.
-   * Secret: kept encrypted in state and masked in output (additionalSecretOutputs).
+   * Secret: a secret input and output, kept encrypted in state and masked in pulumi's output.
    */
   userData?: pulumi.Input<string>;
   /** Any change reboots the guest (RebootGuest when VMware Tools run, else a reset). */
@@ -388,7 +388,7 @@ export abstract class EsxInstanceOutputs extends pulumi.dynamic.Resource {
   public readonly powerState!: pulumi.Output<"on" | "off" | "suspended">;
   /**
    * cloud-init user-data (guestinfo.userdata). cloud-init runs it once: changing it replaces the VM.
-   * Secret: kept encrypted in state and masked in output (additionalSecretOutputs).
+   * Secret: a secret input and output, kept encrypted in state and masked in pulumi's output.
    */
   public readonly userData!: pulumi.Output<string>;
   /** Any change reboots the guest (RebootGuest when VMware Tools run, else a reset). */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { captureSource } from "../provider/resources/esx-image.schema";
-import { providerShim } from "./shim";
+import { providerShim, resourceUrnOf } from "./shim";
 import { EsxImageOutputs } from "./args.generated";
 import type { EsxInstanceLike } from "./resource-like";
 import type { EsxImageArgs, Inputs } from "./types";
@@ -46,8 +46,9 @@ export function captureInput(vm: EsxInstanceLike | pulumi.Input<CaptureArg>): pu
 export class EsxImage extends EsxImageOutputs {
   // Outputs (with TSDoc from the zod schema) are declared by EsxImageOutputs in sdk/args.generated.ts.
   constructor(name: string, args: EsxImageResourceArgs, opts?: pulumi.CustomResourceOptions) {
-    // As EsxInstance: the URN lets the plugin find what an interrupted create made (refs.json entry, capture leftovers).
-    const resourceUrn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::pulumi-nodejs:dynamic/esx:EsxImage::${name}`;
+    // The URN the engine gives this resource (parent's type chain included), known before registration: the
+    // plugin finds what an interrupted create made by it (refs.json entry, capture leftovers).
+    const resourceUrn = resourceUrnOf(name, "EsxImage", opts);
     super(
       providerShim("EsxImage"),
       name,

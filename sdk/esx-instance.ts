@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { providerShim } from "./shim";
+import { providerShim, resourceUrnOf } from "./shim";
 import { SECRET_OUTPUTS } from "../provider/schema/secrets";
 import { EsxInstanceOutputs } from "./args.generated";
 import type { EsxInstanceArgs, EsxInstanceImageArgs, EsxInstanceNetworksArgs, EsxInstanceNetworksNetworkArgs } from "./args.generated";
@@ -52,17 +52,32 @@ function nicInput(n: pulumi.Input<EsxInstanceNetworksArgs>): pulumi.Input<EsxIns
 }
 
 /**
+ * The secret properties (userData) as secret inputs. additionalSecretOutputs alone masks only the output: the
+ * engine would keep the input in clear text in state and print it in `pulumi preview --diff`.
+ */
+function secretInputs(args: EsxInstanceArgs): Record<string, pulumi.Output<unknown>> {
+  const out: Record<string, pulumi.Output<unknown>> = {};
+  for (const k of SECRET_OUTPUTS.EsxInstance) {
+    const v = (args as unknown as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = pulumi.secret(v);
+  }
+  return out;
+}
+
+/**
  * A VM on a standalone ESX host booted from an EsxImage: linked (a delta disk on the image's base disk, the
  * default) or full (a copy), NICs on GuestNetworks with fixed MACs, addressing in machine.id and cloud-init
  * guestinfo. CPUs, memory, disk growth (full clones), NICs, power state and reboots update in place; host,
  * name, image, cloneMode, userData and adapterType replace the VM. An interrupted create is finished by the next
  * up (the VM carries its URN); an existing VM of the same name is only taken over with adopt: true.
  * Outputs (with their documentation) are declared in sdk/args.generated.ts, generated from the zod schema;
- * `userData` is a secret output (it often carries credentials).
+ * `userData` is a secret input and output (it often carries credentials).
  */
 export class EsxInstance extends EsxInstanceOutputs {
   constructor(name: string, args: EsxInstanceArgs, opts?: pulumi.CustomResourceOptions) {
-    const resourceUrn = `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::pulumi-nodejs:dynamic/esx:EsxInstance::${name}`;
+    // The URN the engine gives this resource (parent's type chain included), known before registration: the VM's
+    // pulumi-esx.urn marker, by which the next up finishes an interrupted create.
+    const resourceUrn = resourceUrnOf(name, "EsxInstance", opts);
     super(
       providerShim("EsxInstance"),
       name,
@@ -85,6 +100,7 @@ export class EsxInstance extends EsxInstanceOutputs {
         networks: Array.isArray(args.networks) ? args.networks.map(nicInput) : (args.networks ?? []),
         resourceName: name,
         resourceUrn,
+        ...secretInputs(args),
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: SECRET_OUTPUTS.EsxInstance }),
       "esx",

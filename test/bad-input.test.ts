@@ -3,6 +3,10 @@
  * failure names the field (`property`, and the reason starts with the field path), and the host sees no request.
  * Requests are counted by a small HTTP forwarder between the plugin and the simulator (plain HTTP); a valid
  * create before and a read after the corpus show that the counter does see the plugin's traffic.
+ *
+ * Plugin protocol (test/harness/plugin.ts): every corpus case goes to Check on its own and the test reads the
+ * failures' `property` and `reason` fields, which `pulumi` only prints as text; whole programs with bad input are in
+ * the CLI tests.
  */
 import * as http from "node:http";
 import { AddressInfo } from "node:net";

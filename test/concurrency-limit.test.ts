@@ -2,6 +2,9 @@
  * esx:maxConcurrentOperations bounds how many operations one provider process runs against a host at once.
  * Six GuestNetwork creates are sent to the plugin together, with a proxy holding every AddPortGroup for 400 ms:
  * with the bound at 2, at most two AddPortGroup calls are ever in flight at the host; with the default, all six.
+ *
+ * Plugin protocol (test/harness/plugin.ts): six Creates are sent to one plugin process at once, so only the
+ * provider's own bound limits them (under `pulumi up` the engine's --parallel would be a second bound).
  */
 import { FaultEnv, startFaultEnv } from "./support/fault-env";
 import { startEsxPlugin, EsxPlugin } from "./support/esx-plugin";

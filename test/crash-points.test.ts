@@ -6,6 +6,9 @@
  * Afterwards exactly the expected objects exist: one complete image copy (or none), one marked VM (or none), no
  * leftover files, folders or locks. EsxImage captures killed after the snapshot, after the consolidated copy or
  * mid Glance upload: the rerun leaves one active Glance image (no half-made one), no snapshot, no temporary folder.
+ *
+ * Plugin protocol (test/harness/plugin.ts): the plugin process alone is killed at a precise host call and the one
+ * operation is rerun; killing the whole `pulumi up` tree and recovering with the CLI is test/engine-crash.test.ts.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

@@ -5,6 +5,9 @@
  * delta (merged by RemoveSnapshot), then the VM is captured. The Glance image, converted back with
  * `qemu-img convert -O raw`, must equal the base with the deltas' sectors on top; no snapshot, no temporary copy
  * and (on failure) no Glance image may be left.
+ *
+ * Plugin protocol (test/harness/plugin.ts): single Create/Delete calls with their exact outputs and errors; the
+ * golden-image example runs a capture through the CLI (test/examples.test.ts).
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

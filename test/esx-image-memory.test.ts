@@ -1,6 +1,9 @@
 /**
  * Constant memory through the plugin: importing a 1 GiB (virtual) streamOptimized image must not make the plugin
  * process grow more than importing a 64 MiB one. RSS of the plugin process is sampled from /proc/<pid>/status.
+ *
+ * Plugin protocol (test/harness/plugin.ts): the RSS of the plugin process is sampled during one Create, which
+ * needs that process's PID.
  */
 import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";

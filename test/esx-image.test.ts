@@ -2,6 +2,9 @@
  * EsxImage end to end: the real plugin process streams images from a real Glance to the simulated ESX host's
  * datastore. The bytes on the datastore (real files under sim.datastores) are compared with
  * `qemu-img convert -O raw` of the source; failures must leave no files behind.
+ *
+ * Plugin protocol (test/harness/plugin.ts): single Create/Delete calls per format and failure, with their exact
+ * outputs and errors; programs importing images through the CLI are in test/examples.test.ts.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

@@ -3,6 +3,9 @@
  * a new plugin runs the same create again, and the host ends with exactly one VM of that name, carrying the
  * resource's URN marker, in the requested power state. The simulator delays CreateVM_Task and PowerOnVM_Task so
  * the kill lands inside them.
+ *
+ * Plugin protocol (test/harness/plugin.ts): the plugin process alone is killed inside a Create and the Create is
+ * rerun; killing the whole `pulumi up` tree and recovering with the CLI is test/engine-crash.test.ts.
  */
 import { VimSession } from "../provider/vim/session";
 import { hostContext } from "../provider/esx/host";

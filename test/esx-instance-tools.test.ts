@@ -3,6 +3,8 @@
  * reports tools running and its machine.id addresses): waitForIp returns the address the guest reports, a
  * rebootTrigger change reboots through RebootGuest (not a reset), and delete shuts the guest down with
  * ShutdownGuest instead of a hard power-off. The proxy between plugin and host shows which calls were made.
+ *
+ * Plugin protocol (test/harness/plugin.ts): single Create/Update/Delete calls and the host calls each one made.
  */
 import { readVm, vmRef } from "../provider/driver/vm-state";
 import { DS, FaultEnv, makeBaseDisk, smallInstanceInputs, startFaultEnv } from "./support/fault-env";

@@ -2,6 +2,9 @@
  * EsxInstance end to end: serialized provider -> real plugin process -> driver -> simulated ESX host. Two
  * GuestNetworks are made through the plugin, the image's base disk with CreateVirtualDisk_Task; after each step
  * the VM is read back through the vSphere API and its files are checked on the datastore's directory.
+ *
+ * Plugin protocol (test/harness/plugin.ts): single Check/Diff/Create/Read/Update/Delete calls, their exact
+ * outputs, diffs and errors (partial creates included); the CLI's view of the same diffs is test/diff-tables.test.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -3,6 +3,9 @@
  * plugin and Glance: resets, 503s, latency, a Glance download cut in the middle, a datastore upload cut in the
  * middle, lost answers and an expired session. Every run converges or fails naming the fault, and either way the
  * datastore holds a complete copy (descriptor + full -flat + refs) or nothing at all, and no lock is left.
+ *
+ * Plugin protocol (test/harness/plugin.ts): one operation per fault, its exact error, and the host and Glance
+ * calls it made.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

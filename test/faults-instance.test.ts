@@ -4,6 +4,9 @@
  * the host holds no half-made VM (every VM carries its marker and is tracked, or is gone with its folder), and a
  * call that changes the host is never repeated blindly: after a lost answer the provider reads what the host
  * did (the proxy log counts each call).
+ *
+ * Plugin protocol (test/harness/plugin.ts): one operation per fault, its exact error or partial state, and the
+ * host calls it made.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -3,6 +3,8 @@
  * run either converges or fails with an error naming the fault; either way the host holds exactly the port
  * groups Pulumi knows about, and a call that changes the host is never repeated blindly (the proxy log shows
  * it once; after a lost answer the provider reads what the host did).
+ *
+ * Plugin protocol (test/harness/plugin.ts): one operation per fault, its exact error, and the host calls it made.
  */
 import { readNetworkInfo } from "../provider/driver/network/port-group";
 import { FaultRule } from "./support/fault-proxy";

@@ -1,6 +1,9 @@
 /**
  * GuestNetwork end to end: sdk shim -> serialized provider -> real plugin process -> driver -> simulated ESX host.
  * The host's port groups are read back through the vSphere API after each step.
+ *
+ * Plugin protocol (test/harness/plugin.ts): single Check/Diff/Create/Read/Update/Delete calls and their exact
+ * outputs and errors.
  */
 import { VimSession } from "../provider/vim/session";
 import { hostContext } from "../provider/esx/host";

@@ -2,6 +2,8 @@ import { alive } from "../scripts/lib/processes";
 /**
  * The plugin harness end to end: the real @pulumi/pulumi dynamic-provider plugin in its own process, driven
  * over gRPC with a fixture provider whose operations write and delete real files.
+ *
+ * It tests the plugin client (test/harness/plugin.ts) itself, which the plugin-level tests use.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -2,6 +2,9 @@
  * Token expiry mid-run: a Keystone whose tokens live 15 s. The plugin imports one EsxImage, the token expires,
  * and the next import in the same plugin process takes a fresh token before calling Glance (no 401 round trip).
  * (Its own Keystone and Glance: token lifetime is server-wide. ~40 s.)
+ *
+ * Plugin protocol (test/harness/plugin.ts): two Creates in one plugin process, 15 s apart, so the token cached
+ * by that process expires between them.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

@@ -4,6 +4,9 @@
  * in the token's service catalog (no esx:glanceUrl); a wrong password fails with an error naming Keystone and the
  * user but no secret; a token Keystone revoked mid-run is replaced after Glance's 401; Glance itself refuses
  * requests without a valid token (keystonemiddleware is really in its pipeline).
+ *
+ * Plugin protocol (test/harness/plugin.ts): single Creates and their errors, in one plugin process whose token
+ * cache is what is tested.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

@@ -4,6 +4,9 @@
  * (errors name the host, the thumbprint seen or the expiry, and esx:thumbprint as the fix); a correct pin works;
  * esx:insecure works and warns exactly once per host per plugin process. The session-level pieces (SHA-1 pins,
  * pin formats) are in test/vim-session.test.ts.
+ *
+ * Plugin protocol (test/harness/plugin.ts): the warnings are counted per plugin process, and errors are read from
+ * single calls.
  */
 import * as tls from "node:tls";
 import { VimSession } from "../provider/vim/session";

@@ -9,6 +9,10 @@
  *
  * Asserted on the datastore's files (one image folder, one flat file, refs.json, no lock left) and the host's VM
  * list; the shared base disk disappears only after the last user's delete.
+ *
+ * Plugin protocol (test/harness/plugin.ts): a barrier makes both stacks' CreateVM happen at the same moment, which
+ * two `pulumi up` runs cannot be made to do; two stacks of examples/teams up at once through the CLI are in
+ * test/examples.test.ts.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

@@ -4,6 +4,8 @@
  * a forbidden character anywhere is rejected naming that field. Many runs in-process, and a sample through the
  * real plugin's Check over gRPC (the plugin is configured with an unreachable host: check never needs it).
  * machine.id encoding properties are in test/guest-machine-id.test.ts.
+ *
+ * Plugin protocol (test/harness/plugin.ts): a sample of generated inputs goes to Check on its own.
  */
 import fc from "fast-check";
 import * as guestNetwork from "../provider/resources/guest-network";

@@ -19,7 +19,13 @@ export interface EngineLog {
   urn: string;
 }
 
-const SEVERITIES: Record<number, Severity> = { 1: "debug", 2: "info", 3: "warning", 4: "error" };
+/** pulumirpc.LogSeverity from the generated stubs (DEBUG 0 ... ERROR 3), as the real engine decodes it. */
+const SEVERITIES: Record<number, Severity> = {
+  [engproto.LogSeverity.DEBUG]: "debug",
+  [engproto.LogSeverity.INFO]: "info",
+  [engproto.LogSeverity.WARNING]: "warning",
+  [engproto.LogSeverity.ERROR]: "error",
+};
 
 export interface EngineServer {
   address: string;
@@ -31,7 +37,7 @@ export async function startEngineServer(onLog: (l: EngineLog) => void): Promise<
   const impl = {
     log(call: any, cb: any) {
       const r = call.request;
-      onLog({ source: "engine", severity: SEVERITIES[r.getSeverity()] ?? "info", message: r.getMessage(), urn: r.getUrn() });
+      onLog({ source: "engine", severity: SEVERITIES[r.getSeverity()], message: r.getMessage(), urn: r.getUrn() });
       cb(null, new emptyproto.Empty());
     },
     getRootResource(_call: any, cb: any) {

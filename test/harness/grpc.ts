@@ -18,7 +18,7 @@ export const engproto: typeof import("@pulumi/pulumi/proto/engine_pb") = require
 export const statusproto: typeof import("@pulumi/pulumi/proto/status_pb") = require(path.join(PULUMI_DIR, "proto/status_pb"));
 
 const gp = (m: string) => require(require.resolve(`google-protobuf/google/protobuf/${m}`, { paths: [PULUMI_DIR] }));
-export const structproto: typeof import("google-protobuf/google/protobuf/struct_pb") = gp("struct_pb");
+const structproto: typeof import("google-protobuf/google/protobuf/struct_pb") = gp("struct_pb");
 export const emptyproto: typeof import("google-protobuf/google/protobuf/empty_pb") = gp("empty_pb");
 
 /** The value the engine sends for properties that are not known yet (preview). */
@@ -26,8 +26,6 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 /** Secret marker used in Configure args (`rpc.specialSigKey` / `rpc.specialSecretSig`). */
 export const SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-/** The input under which a dynamic resource carries its serialized provider. */
-export const PROVIDER_KEY = "__provider";
 
 export type Props = Record<string, any>;
 

@@ -2,6 +2,8 @@
  * Starts @pulumi/pulumi's real dynamic-provider plugin process and drives it over gRPC the way the Pulumi
  * engine does (GetPluginInfo, Configure, Check, Diff, Create, Read, Update, Delete). Values cross the wire as
  * google.protobuf.Struct and come back as plain JSON objects; the unknown sentinel passes through unchanged.
+ * Only for tests that need the plugin protocol itself (single operations, a plugin process of their own); whole
+ * programs run through the real Pulumi CLI (test/cli/).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -25,7 +27,7 @@ export interface StartPluginOptions {
   links?: Record<string, string>;
   /** Extra environment for the plugin process (applied last). */
   env?: Record<string, string>;
-  /** Label recorded with the PID (test/support/processes.ts). */
+  /** Label recorded with the PID (scripts/lib/processes.ts). */
   label?: string;
 }
 

@@ -2,6 +2,8 @@
  * A throw-away "program directory", the cwd the engine gives the plugin. The plugin evaluates `__provider`
  * with require-from-string, which resolves `require("pkg")` from process.cwd(), so the packages a serialized
  * provider requires must be resolvable there, as in a real program that depends on them.
+ * For the plugin-level tests only: it links the repository itself; program-level tests run through the Pulumi CLI
+ * with the package installed from its packed tarball (test/cli/pulumi.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
