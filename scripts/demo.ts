@@ -14,7 +14,7 @@
  *
  * printing what pulumi prints (the image import's progress included). The CLI is .cli/bin/pulumi (built by
  * scripts/setup.sh) or a pulumi 3.248.x on PATH. The program-running commands go through the Automation API's
- * inline program (test/cli/runner.ts: the Go module proxy refuses the Node.js language host module, so the CLI
+ * inline program (scripts/lib/pulumi-runner.ts: the Go module proxy refuses the Node.js language host module, so the CLI
  * cannot start a Node program itself); the others run the pulumi binary directly. At the end it checks that no
  * process it started is left.
  */

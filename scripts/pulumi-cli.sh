@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Pulumi CLI the demo and the program-level tests run (test/cli/pulumi.ts finds it the same way):
+# The Pulumi CLI the demo and the program-level tests run (scripts/lib/pulumi.ts finds it the same way):
 #   1. a `pulumi` on PATH of the pinned line (v3.248.x) is used as it is: nothing is built;
 #   2. else .cli/bin/pulumi, when it already reports the pinned version;
 #   3. else it is built from tools/pulumi-cli (a module of ours that requires github.com/pulumi/pulumi/pkg/v3 at
@@ -10,7 +10,7 @@
 # which the engine looks for beside `pulumi` or on PATH (tests and the demo put .cli/bin first on PATH).
 # The Node.js language host (pulumi-language-nodejs) is not built: the Go module proxy refuses its module
 # (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3), so programs run as Automation API
-# inline programs (test/cli/runner.ts), which serve the language runtime from @pulumi/pulumi.
+# inline programs (scripts/lib/pulumi-runner.ts), which serve the language runtime from @pulumi/pulumi.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,6 @@
 /**
  * Every example under examples/ (discovered: a new directory with Pulumi.yaml + index.ts is included) run with
- * the real Pulumi CLI (test/cli/pulumi.ts: local file backend, passphrase secrets, the package installed from
+ * the real Pulumi CLI (scripts/lib/pulumi.ts: local file backend, passphrase secrets, the package installed from
  * its packed tarball) against simulated ESX hosts and a real Glance. Each stack is its Pulumi.<stack>.yaml with
  * the hosts pointed at the simulators through `pulumi config set-all` (password and Glance token --secret).
  * For each example:

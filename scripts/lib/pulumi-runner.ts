@@ -1,7 +1,7 @@
 /**
  * One Pulumi CLI operation on a program directory, run in a node process of its own:
  *
- *   node dist/test/cli/runner.js <request.json>       (cwd: the program directory)
+ *   node dist/scripts/lib/pulumi-runner.js <request.json>       (cwd: the program directory)
  *
  * The program directory is what a user has: Pulumi.yaml, Pulumi.<stack>.yaml, the compiled index.js, and
  * `pulumi-esx` + `@pulumi/pulumi` installed from the packed tarball in a node_modules it resolves through. This
@@ -14,7 +14,7 @@
  * (LocalWorkspace with `program`) is served by @pulumi/pulumi's own language runtime over `--client`, and every
  * step (preview, up, refresh, destroy) is still the real `pulumi` engine: its diffs, checkpoints, plugin
  * launch (pulumi-resource-pulumi-nodejs), secrets and event stream. Commands that run no program (stack
- * init/export/import, config, cancel, stack output) are run on the binary directly by test/cli/pulumi.ts.
+ * init/export/import, config, cancel, stack output) are run on the binary directly by scripts/lib/pulumi.ts.
  *
  * What pulumi prints goes to this process's stdout as it comes; the result (summary, engine events without
  * debug diagnostics, stack outputs, the error) is written as JSON to `resultFile`.

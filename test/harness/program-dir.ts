@@ -3,7 +3,7 @@
  * with require-from-string, which resolves `require("pkg")` from process.cwd(), so the packages a serialized
  * provider requires must be resolvable there, as in a real program that depends on them.
  * For the plugin-level tests only: it links the repository itself; program-level tests run through the Pulumi CLI
- * with the package installed from its packed tarball (test/cli/pulumi.ts).
+ * with the package installed from its packed tarball (scripts/lib/pulumi.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
